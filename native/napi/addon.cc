@@ -2,11 +2,15 @@
 #include <napi.h>
 
 #include "napi/describe_format.h"
+#include "napi/replay_wrap.h"
+#include "napi/table_wrap.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describeFormat", Napi::Function::New(env, sgfw::napi::JsDescribeFormat));
+  exports.Set("replay", Napi::Function::New(env, sgfw::napi::JsReplay));
+  exports.Set("Table", sgfw::napi::TableWrap::Define(env));
   return exports;
 }
 

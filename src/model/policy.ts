@@ -45,6 +45,8 @@ export interface Rule {
   /** Alibaba 1..100 (1 first); 0 for AWS. */
   priority: number;
   protocol: Protocol;
+  /** IpProtocol exactly as written in the file ("6", "tcp", "TCP"), for lint messages. */
+  protocolText?: string;
   /** Peer CIDRs. Empty means the rule can never match (a group with no members). */
   peers: Cidr[];
   peerKind: PeerKind;

@@ -26,8 +26,74 @@ export interface NativeFormat {
   invalidSubs: string[];
 }
 
+export interface PacketCounts {
+  packets: number;
+  bytes: number;
+}
+
+export interface NativeFlowSummary {
+  iface: number;
+  family: 4 | 6;
+  protocol: number;
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+  verdict: 'accept' | 'drop';
+  reason: string;
+  rule: string | null;
+  accepted: number;
+  dropped: number;
+}
+
+export interface NativeReplayOptions {
+  trace: string;
+  tables: { before: number; blob: Uint8Array }[];
+  verdicts?: string;
+  writeAccepted?: string;
+  writeDropped?: string;
+  flowLog?: string;
+  accountId?: string;
+  flowSummary?: boolean;
+  progress?: boolean;
+  onConntrackFull?: 'drop' | 'bypass';
+  classifier?: 'auto' | 'linear' | 'tree';
+}
+
+export interface NativeReplayResult {
+  packets: number;
+  bytes: number;
+  accepted: number;
+  dropped: number;
+  elapsedNs: number;
+  linkTypes: string;
+  reasons: Record<string, number>;
+  malformed: Record<string, number>;
+  invalid: Record<string, number>;
+  exceptions: { conntrackBypass: number; ruleChangeCuts: number; flowsFlushed: number; tableSwaps: number };
+  conntrack: { entries: number; max: number; created: number; expired: number; evicted: number; full: number; removed: number };
+  fragments: { entries: number; inserted: number; expired: number; evicted: number; hits: number; misses: number };
+  rules: { rule: string; packets: number; bytes: number }[];
+  interfaces: { interface: string; ingress: { accepted: PacketCounts; dropped: PacketCounts }; egress: { accepted: PacketCounts; dropped: PacketCounts } }[];
+  flows: NativeFlowSummary[];
+}
+
+/** A loaded table (tests, explain): the native classifier over one blob. */
+export interface NativeTable {
+  info(): { interfaces: number; rules: number; entries: number; classifiers: string[] };
+  /** Global entry index of the first match, or -1. dir: 0 ingress, 1 egress. */
+  firstMatch(iface: number, dir: 0 | 1, family: number, proto: number, src: Uint8Array, dst: Uint8Array,
+    sport: number, dport: number, icmpType: number, icmpCode: number): number;
+  firstMatchLinear(iface: number, dir: 0 | 1, family: number, proto: number, src: Uint8Array, dst: Uint8Array,
+    sport: number, dport: number, icmpType: number, icmpCode: number): number;
+  findInterface(family: number, addr: Uint8Array): number;
+}
+
 export interface NativeBinding {
   describeFormat(): NativeFormat;
+  /** Judge a trace; throws an Error with code ERR_INPUT_TRACE, ERR_TABLE_* or ERR_INTERNAL. */
+  replay(opts: NativeReplayOptions): NativeReplayResult;
+  Table: new (blob: Uint8Array, classifier?: 'auto' | 'linear' | 'tree') => NativeTable;
 }
 
 let cached: NativeBinding | undefined;

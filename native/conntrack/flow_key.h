@@ -1,0 +1,95 @@
+// The flow key: the exact bytes the flow table hashes and compares (VPP style:
+// the 5-tuple is the hash key, no separate canonical form). A flow is keyed per
+// interface from the interface's point of view (local/remote), so both
+// directions of a connection build the same key (spec section 4).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "core/packet_meta.h"
+#include "core/reason.h"
+
+namespace sgfw::conntrack {
+
+struct alignas(8) FlowKey {
+  uint16_t iface = 0;        // +2  interface index in the loaded table
+  uint8_t family = 0;        // +1  4 or 6
+  uint8_t proto = 0;         // +1  IANA protocol number
+  uint16_t local_port = 0;   // +2  host order; ICMP query/reply: the identifier
+  uint16_t remote_port = 0;  // +2  = 8: the first u64 word
+  uint8_t local[16] = {};    // +16 = 24 (IPv4 in bytes 0..3, rest zero)
+  uint8_t remote[16] = {};   // +16 = 40
+};
+static_assert(sizeof(FlowKey) == 40, "FlowKey is the 40-byte hash key");
+static_assert(alignof(FlowKey) == 8);
+
+inline constexpr int kFlowKeyWords = 5;
+
+// The key as five u64 words (memcpy compiles to plain loads).
+inline void flow_key_words(const FlowKey& k, uint64_t w[kFlowKeyWords]) {
+  std::memcpy(w, &k, sizeof(FlowKey));
+}
+
+inline bool operator==(const FlowKey& a, const FlowKey& b) {
+  uint64_t x[kFlowKeyWords], y[kFlowKeyWords];
+  flow_key_words(a, x);
+  flow_key_words(b, y);
+  // One branch instead of five: keys that share a hash tag rarely differ.
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+namespace detail {
+// 64x64 -> 128 multiply folded to 64 bits (the "mum" step of wyhash): two
+// independent products per key pair keep the latency short.
+inline uint64_t mum(uint64_t a, uint64_t b) {
+  const __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+// Secrets with both 32-bit halves non-zero, so that no IPv4 address (upper half
+// zero) can cancel a factor to zero.
+inline constexpr uint64_t kSecret[6] = {
+    0xa0761d6478bd642full, 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull,
+    0x589965cc75374cc3ull, 0x1d8e4e27c47d124full, 0x9e3779b97f4a7c15ull,
+};
+}  // namespace detail
+
+// Fast hash over five u64 words (any 40-byte key). The low bits pick the home
+// slot, so the final mum spreads every input bit into them. `seed` lets a table
+// resist collisions chosen by a remote sender.
+inline uint64_t hash40(const void* key, uint64_t seed = 0) {
+  using detail::kSecret;
+  using detail::mum;
+  uint64_t w[5];
+  std::memcpy(w, key, sizeof(w));
+  const uint64_t a = mum(w[0] ^ kSecret[0] ^ seed, w[1] ^ kSecret[1]);
+  const uint64_t b = mum(w[2] ^ kSecret[2], w[3] ^ kSecret[3]);
+  const uint64_t c = mum(w[4] ^ kSecret[4], seed ^ kSecret[5]);
+  return mum(a ^ b ^ kSecret[5], c ^ kSecret[0]);
+}
+
+inline uint64_t flow_hash(const FlowKey& k, uint64_t seed = 0) { return hash40(&k, seed); }
+
+// The key of a packet seen on `iface` in direction `dir`: ingress packets are
+// addressed to the interface (local = destination), egress packets come from it
+// (local = source). ICMP query/reply tuples already carry the identifier in both
+// ports (packet_meta.h), so an echo request and its reply share the key.
+inline FlowKey make_flow_key(const Tuple& t, uint16_t iface, Direction dir) {
+  FlowKey k;
+  k.iface = iface;
+  k.family = t.family;
+  k.proto = t.proto;
+  if (dir == Direction::Ingress) {
+    k.local_port = t.dport;
+    k.remote_port = t.sport;
+    std::memcpy(k.local, t.dst, 16);
+    std::memcpy(k.remote, t.src, 16);
+  } else {
+    k.local_port = t.sport;
+    k.remote_port = t.dport;
+    std::memcpy(k.local, t.src, 16);
+    std::memcpy(k.remote, t.dst, 16);
+  }
+  return k;
+}
+
+}  // namespace sgfw::conntrack

@@ -1,0 +1,327 @@
+#include "engine/engine.h"
+
+#include <cstring>
+#include <string>
+
+#include "conntrack/flow.h"
+#include "conntrack/tcp_fsm.h"
+
+namespace sgfw::engine {
+
+using conntrack::Flow;
+using conntrack::FlowKey;
+using table::MatchTable;
+
+namespace {
+
+Direction opposite(Direction d) { return d == Direction::Ingress ? Direction::Egress : Direction::Ingress; }
+
+Decision verdict_of(Verdict v, Reason r, int32_t iface = kNoInterface, Direction dir = Direction::Ingress,
+                    int32_t rule = kNoRule, uint8_t sub = 0) {
+  Decision d;
+  d.verdict = v;
+  d.reason = r;
+  d.iface = iface;
+  d.dir = dir;
+  d.rule = rule;
+  d.sub = sub;
+  return d;
+}
+
+// The ICMP type of the request a reply answers, so that a flow created by a request can be
+// re-judged in its original direction after a reload (ports carry the identifier).
+uint8_t request_type_of(uint8_t family, uint8_t type) {
+  if (family == 6) return type == 129 ? 128 : type;
+  switch (type) {
+    case 0: return 8;
+    case 14: return 13;
+    case 16: return 15;
+    case 18: return 17;
+    default: return type;
+  }
+}
+
+// The tuple of a flow's original direction, rebuilt from its key.
+Tuple original_tuple(const Flow& f) {
+  Tuple t;
+  t.family = f.key.family;
+  t.proto = f.key.proto;
+  if (conntrack::flow_orig_dir(f) == Direction::Ingress) {
+    std::memcpy(t.src, f.key.remote, 16);
+    std::memcpy(t.dst, f.key.local, 16);
+    t.sport = f.key.remote_port;
+    t.dport = f.key.local_port;
+  } else {
+    std::memcpy(t.src, f.key.local, 16);
+    std::memcpy(t.dst, f.key.remote, 16);
+    t.sport = f.key.local_port;
+    t.dport = f.key.remote_port;
+  }
+  return t;
+}
+
+// Which new packets open a flow (spec 4): TCP per the state machine, UDP and other
+// protocols always, ICMP only queries (echo, timestamp, info, address mask).
+bool creates_flow(const PacketMeta& m) {
+  const uint8_t p = m.tuple.proto;
+  if (p == kProtoIcmp || p == kProtoIcmpv6) return m.icmp_class == IcmpClass::Request;
+  return true;
+}
+
+bool same_tables_interfaces(const MatchTable& a, const MatchTable& b) {
+  if (a.interface_count() != b.interface_count()) return false;
+  for (uint32_t i = 0; i < a.interface_count(); i++)
+    if (a.interface_name(i) != b.interface_name(i)) return false;
+  return true;
+}
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& opts) : opts_(opts) {}
+
+bool Engine::set_table(std::shared_ptr<const MatchTable> t, uint32_t generation, std::string* error) {
+  const table::ConntrackSettings& ct = t->conntrack();
+  conntrack::Timeouts timeouts;
+  for (int i = 0; i < table::kTimeoutSlotCount; i++) timeouts.seconds[i] = ct.timeouts[i];
+
+  if (!current_.table) {
+    if (!flows_.init(ct.max_flows, opts_.hash_seed)) {
+      if (error) *error = "cannot allocate the flow table for conntrack.maxFlows " + std::to_string(ct.max_flows);
+      return false;
+    }
+    if (!frags_.init(ct.max_fragments ? ct.max_fragments : 1, opts_.hash_seed ^ 0x5bd1e995u)) {
+      if (error) *error = "cannot allocate the fragment table for " + std::to_string(ct.max_fragments) + " entries";
+      return false;
+    }
+    frags_ready_ = true;
+  } else {
+    // Flows are keyed by interface index: if the interface list changed, the old keys
+    // mean other interfaces now. Decision: flush (counted) rather than guess a mapping.
+    if (!same_tables_interfaces(*current_.table, *t)) {
+      uint64_t before = flows_.counters().entries;
+      std::vector<Flow*> all;
+      all.reserve(before);
+      flows_.for_each([&](const Flow& f) { all.push_back(const_cast<Flow*>(&f)); });
+      for (Flow* f : all) flows_.remove(f, conntrack::FinishReason::Removed);
+      counters_.flows_flushed += before;
+    }
+    retired_.push_back(std::move(current_));
+    counters_.table_swaps++;
+  }
+  flows_.set_timeouts(timeouts);
+  frags_.set_timeout(ct.timeouts[static_cast<int>(table::TimeoutSlot::Fragment)]);
+
+  current_ = TableState{};
+  current_.table = std::move(t);
+  current_.generation = generation;
+  current_.rules.assign(current_.table->rule_count(), PacketCounters{});
+  current_.interfaces.assign(current_.table->interface_count(), InterfaceCounters{});
+  t_ = current_.table.get();
+  return true;
+}
+
+void Engine::expire(uint64_t now_ns, uint32_t budget) {
+  if (!t_) return;
+  flows_.expire_some(now_ns, budget);
+  if (frags_ready_) frags_.expire_some(now_ns, budget);
+}
+
+void Engine::count(const Decision& d, uint32_t bytes) {
+  counters_.reasons[static_cast<int>(d.reason)]++;
+  if (d.verdict == Verdict::Accept) {
+    counters_.accepted++;
+  } else {
+    counters_.dropped++;
+  }
+  if (d.reason == Reason::Malformed && d.sub < kMalformedSubCount) counters_.malformed[d.sub]++;
+  if (d.reason == Reason::Invalid && d.sub < kInvalidSubCount) counters_.invalid[d.sub]++;
+  if (d.iface >= 0 && static_cast<size_t>(d.iface) < current_.interfaces.size()) {
+    InterfaceCounters& ic = current_.interfaces[d.iface];
+    PacketCounters& pc = d.verdict == Verdict::Accept ? ic.accepted[static_cast<int>(d.dir)]
+                                                      : ic.dropped[static_cast<int>(d.dir)];
+    pc.packets++;
+    pc.bytes += bytes;
+  }
+}
+
+Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
+                       uint64_t now_ns, PacketMeta& m) {
+  wire::parse_frame(data, caplen, wirelen, lt, m);
+  counters_.packets++;
+  counters_.bytes += wirelen;
+  Decision d;
+  if (m.kind == FrameKind::NonIp || m.icmp_class == IcmpClass::NeighborDiscovery) {
+    // Neither cloud filters ARP/LLDP or IPv6 neighbour discovery (spec 5).
+    d = verdict_of(Verdict::Accept, Reason::Infrastructure);
+  } else if (m.kind == FrameKind::Malformed) {
+    d = verdict_of(Verdict::Drop, Reason::Malformed, kNoInterface, Direction::Ingress, kNoRule,
+                   static_cast<uint8_t>(m.malformed));
+  } else if (!t_) {
+    d = verdict_of(Verdict::Drop, Reason::NoInterface);
+  } else {
+    d = judge_ip(m, wirelen, now_ns);
+  }
+  count(d, wirelen);
+  return d;
+}
+
+Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) {
+  const int src_if = t_->find_interface(m.tuple.family, m.tuple.src);
+  const int dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
+  if (src_if < 0 && dst_if < 0) return verdict_of(Verdict::Drop, Reason::NoInterface);
+  const uint32_t primary = static_cast<uint32_t>(src_if >= 0 ? src_if : dst_if);
+  const Direction primary_dir = src_if >= 0 ? Direction::Egress : Direction::Ingress;
+
+  // Later fragments carry no ports: they take their first fragment's verdict (spec 5).
+  if (m.frag == FragKind::Later) {
+    const conntrack::FragKey fk = conntrack::make_frag_key(m, static_cast<uint16_t>(primary));
+    const conntrack::FragVerdict* v = frags_.lookup(fk, frags_.hash(fk), now_ns);
+    if (!v) return verdict_of(Verdict::Drop, Reason::Fragment, static_cast<int32_t>(primary), primary_dir);
+    const int32_t rule = v->rule == 0xffffffffu ? kNoRule : static_cast<int32_t>(v->rule);
+    // aux holds the direction and interface of the decision that stood (see below).
+    const Direction dir = (v->aux & 0x80) ? Direction::Egress : Direction::Ingress;
+    const int32_t iface = (v->aux & 0x80) ? src_if : dst_if;
+    Decision d = verdict_of(v->verdict, v->reason, iface >= 0 ? iface : static_cast<int32_t>(primary), dir, rule);
+    if (d.rule >= 0 && static_cast<uint32_t>(d.rule) < current_.rules.size()) {
+      current_.rules[d.rule].packets++;
+      current_.rules[d.rule].bytes += bytes;
+    }
+    return d;
+  }
+
+  // A packet between two protected interfaces passes the sender's egress, then the
+  // receiver's ingress (spec 5).
+  Decision d;
+  if (src_if >= 0) d = judge_on(static_cast<uint32_t>(src_if), Direction::Egress, m, bytes, now_ns);
+  if (dst_if >= 0 && (src_if < 0 || d.verdict == Verdict::Accept))
+    d = judge_on(static_cast<uint32_t>(dst_if), Direction::Ingress, m, bytes, now_ns);
+
+  if (m.frag == FragKind::First) {
+    conntrack::FragVerdict v;
+    v.verdict = d.verdict;
+    v.reason = d.reason;
+    v.rule = d.rule >= 0 ? static_cast<uint32_t>(d.rule) : 0xffffffffu;
+    v.aux = d.dir == Direction::Egress ? 0x80 : 0;
+    const conntrack::FragKey fk = conntrack::make_frag_key(m, static_cast<uint16_t>(primary));
+    frags_.record(fk, frags_.hash(fk), v, now_ns);
+  }
+  return d;
+}
+
+// ICMP errors about a tracked flow pass as `related` (spec 2 and 4): the quoted packet,
+// as its sender had it, must belong to a flow of this interface, and the error must go
+// back to that packet's sender.
+bool Engine::related_error(uint32_t iface, Direction dir, const PacketMeta& m, uint64_t now_ns) {
+  if (m.icmp_class != IcmpClass::Error || !m.has_quoted) return false;
+  if (m.quoted.family != m.tuple.family) return false;
+  if (std::memcmp(m.tuple.dst, m.quoted.src, 16) != 0) return false;
+  const FlowKey k = conntrack::make_flow_key(m.quoted, static_cast<uint16_t>(iface), opposite(dir));
+  const Flow* f = flows_.find(k, flows_.hash(k), now_ns);
+  return f != nullptr && (f->flags & conntrack::kFlowTracked);
+}
+
+// AWS: a packet that answers an untracked flow of the other direction must not open a
+// tracked flow of its own (the connection is untracked as a whole, spec 2).
+bool Engine::reply_of_untracked(uint32_t iface, Direction dir, const PacketMeta& m) const {
+  const uint8_t p = m.tuple.proto;
+  if (p != kProtoTcp && p != kProtoUdp) return false;
+  Tuple r;
+  r.family = m.tuple.family;
+  r.proto = p;
+  r.sport = m.tuple.dport;
+  r.dport = m.tuple.sport;
+  std::memcpy(r.src, m.tuple.dst, 16);
+  std::memcpy(r.dst, m.tuple.src, 16);
+  const int32_t e = t_->first_match(iface, opposite(dir), r, 0, 0);
+  return e >= 0 && t_->entry_action(e) == Verdict::Accept && t_->entry_untracked(e, p);
+}
+
+// Alibaba (spec 3): after a reload, a flow keeps passing unless its original-direction
+// tuple now first-matches an explicit Drop rule. AWS tracked flows survive any change.
+bool Engine::cut_by_rule_change(Flow& f, int32_t* drop_entry) const {
+  if (t_->cloud() != table::Cloud::Alibaba) return false;
+  const Tuple t = original_tuple(f);
+  uint8_t type = 0;
+  if (t.proto == kProtoIcmp || t.proto == kProtoIcmpv6) type = request_type_of(t.family, t.family == 6 ? 128 : 8);
+  const int32_t e = t_->first_match(f.key.iface, conntrack::flow_orig_dir(f), t, type, 0);
+  if (e >= 0 && t_->entry_action(e) == Verdict::Drop && t_->entry_reason(e) == Reason::Rule) {
+    *drop_entry = e;
+    return true;
+  }
+  return false;
+}
+
+Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns) {
+  const int32_t ifx = static_cast<int32_t>(iface);
+  if (related_error(iface, dir, m, now_ns)) return verdict_of(Verdict::Accept, Reason::Related, ifx, dir);
+
+  const bool is_tcp = m.tuple.proto == kProtoTcp;
+  // ICMP errors never belong to a flow of their own; all else looks its flow up.
+  const bool flowless = m.icmp_class == IcmpClass::Error;
+  FlowKey key;
+  uint64_t hash = 0;
+  if (!flowless) {
+    key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
+    hash = flows_.hash(key);
+    Flow* f = flows_.find(key, hash, now_ns);
+    if (f) {
+      if (f->generation != current_.generation) {
+        int32_t e = -1;
+        if (cut_by_rule_change(*f, &e)) {
+          flows_.remove(f, conntrack::FinishReason::Removed);
+          counters_.rule_change_cuts++;
+          const int32_t rule = static_cast<int32_t>(t_->entry_rule(e));
+          current_.rules[rule].packets++;
+          current_.rules[rule].bytes += bytes;
+          return verdict_of(Verdict::Drop, Reason::Rule, ifx, dir, rule);
+        }
+        f->generation = current_.generation;
+      }
+      const conntrack::TcpStep step = conntrack::flow_update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
+      switch (step.action) {
+        case conntrack::TcpAction::Accept:
+        case conntrack::TcpAction::Ignore:
+          return verdict_of(Verdict::Accept, Reason::Established, ifx, dir);
+        case conntrack::TcpAction::Invalid:
+          return verdict_of(Verdict::Drop, Reason::Invalid, ifx, dir, kNoRule, static_cast<uint8_t>(step.sub));
+        case conntrack::TcpAction::Reopen:
+          // A SYN on a closed connection: the old flow is finished, the rules judge anew.
+          flows_.remove(f, conntrack::FinishReason::Closed);
+          break;
+      }
+    }
+  }
+
+  // No flow: TCP flags first (an impossible combination never reaches the rules).
+  conntrack::TcpNew tn{conntrack::TcpNewAction::Create, 0, InvalidSub::None};
+  if (is_tcp && m.has_l4) {
+    tn = conntrack::tcp_new_flow(m.tcp_flags);
+    if (tn.action == conntrack::TcpNewAction::Invalid)
+      return verdict_of(Verdict::Drop, Reason::Invalid, ifx, dir, kNoRule, static_cast<uint8_t>(tn.sub));
+  }
+
+  const int32_t e = t_->first_match(iface, dir, m.tuple, m.icmp_type, m.icmp_code);
+  if (e < 0) return verdict_of(Verdict::Drop, Reason::Default, ifx, dir);  // tables end in a default
+  const int32_t rule = static_cast<int32_t>(t_->entry_rule(e));
+  current_.rules[rule].packets++;
+  current_.rules[rule].bytes += bytes;
+  const Verdict v = t_->entry_action(e);
+  const Decision d = verdict_of(v, t_->entry_reason(e), ifx, dir, rule);
+  if (v == Verdict::Drop || flowless || !creates_flow(m)) return d;
+  if (is_tcp && tn.action != conntrack::TcpNewAction::Create) return d;
+  if (t_->entry_untracked(e, m.tuple.proto)) return d;
+  if (t_->cloud() != table::Cloud::Alibaba && reply_of_untracked(iface, dir, m)) return d;
+
+  Flow* f = flows_.insert(key, hash, now_ns);
+  if (!f) {
+    if (opts_.on_conntrack_full == OnConntrackFull::Bypass) {
+      counters_.conntrack_bypass++;
+      return d;
+    }
+    return verdict_of(Verdict::Drop, Reason::ConntrackFull, ifx, dir, rule);
+  }
+  conntrack::flow_begin(*f, dir, tn.state, true, static_cast<uint32_t>(rule), current_.generation, m.ip_len);
+  return d;
+}
+
+}  // namespace sgfw::engine

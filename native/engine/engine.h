@@ -1,0 +1,80 @@
+// The per-packet pipeline shared by every packet source (replay, monitor, inline, host):
+// parse -> interface -> fragments -> related ICMP -> conntrack -> classify -> verdict.
+// One Engine per worker thread: it owns its flow table and counters (one writer), and
+// holds the current table by shared pointer. HOT: judge() never allocates, locks or throws.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "conntrack/flow_table.h"
+#include "conntrack/frag_table.h"
+#include "core/packet_meta.h"
+#include "engine/counters.h"
+#include "engine/decision.h"
+#include "table/match_table.h"
+#include "wire/parse.h"
+
+namespace sgfw::engine {
+
+enum class OnConntrackFull : uint8_t { Drop = 0, Bypass = 1 };
+
+struct EngineOptions {
+  OnConntrackFull on_conntrack_full = OnConntrackFull::Drop;
+  uint64_t hash_seed = 0;
+};
+
+// A table generation with the counters that are indexed by its rule and interface numbers.
+struct TableState {
+  std::shared_ptr<const table::MatchTable> table;
+  uint32_t generation = 0;
+  std::vector<PacketCounters> rules;          // by rule index
+  std::vector<InterfaceCounters> interfaces;  // by interface index
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& opts = {});
+
+  // CONTROL: adopt a new table (between packets). The first table sizes the flow and
+  // fragment tables; later ones keep every flow (spec: established-flow semantics are
+  // applied lazily, per flow, at its next packet). Returns false with a message when the
+  // flow table cannot be allocated.
+  bool set_table(std::shared_ptr<const table::MatchTable> t, uint32_t generation, std::string* error);
+  bool has_table() const { return current_.table != nullptr; }
+
+  // HOT: judge one frame. `meta` receives the parse (callers that write pcaps or logs use it).
+  Decision judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
+                 uint64_t now_ns, PacketMeta& meta);
+
+  // Reclaim idle flows and fragment verdicts; call now and then with packet time.
+  void expire(uint64_t now_ns, uint32_t budget);
+
+  void set_flow_sink(conntrack::FlowSink sink, void* ctx) { flows_.set_sink(sink, ctx); }
+  conntrack::FlowTable& flows() { return flows_; }
+  const conntrack::FlowTable& flows() const { return flows_; }
+  const conntrack::FragTable& frags() const { return frags_; }
+  const EngineCounters& counters() const { return counters_; }
+  const TableState& current() const { return current_; }
+  // Earlier generations, kept for their counters.
+  const std::vector<TableState>& retired() const { return retired_; }
+
+ private:
+  Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns);
+  Decision judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns);
+  bool related_error(uint32_t iface, Direction dir, const PacketMeta& m, uint64_t now_ns);
+  bool reply_of_untracked(uint32_t iface, Direction dir, const PacketMeta& m) const;
+  bool cut_by_rule_change(conntrack::Flow& f, int32_t* drop_entry) const;
+  void count(const Decision& d, uint32_t bytes);
+
+  EngineOptions opts_;
+  TableState current_;
+  std::vector<TableState> retired_;
+  const table::MatchTable* t_ = nullptr;  // current_.table.get(), for the hot path
+  conntrack::FlowTable flows_;
+  conntrack::FragTable frags_;
+  EngineCounters counters_;
+  bool frags_ready_ = false;
+};
+
+}  // namespace sgfw::engine

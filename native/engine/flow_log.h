@@ -1,0 +1,40 @@
+// Finished flows as AWS VPC Flow Logs version 2 records, one line per flow and direction:
+//   version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+// A connection gives two records (original and reply direction) as AWS writes them;
+// a direction that saw no packet gives none.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "conntrack/flow.h"
+#include "conntrack/flow_table.h"
+#include "core/atomic_file.h"
+
+namespace sgfw::engine {
+
+class FlowLog {
+ public:
+  bool open(const std::string& path, const std::string& account_id);
+  // Interface names by index for the table in force (plain text, not quoted).
+  void set_interfaces(std::vector<std::string> names) { ifaces_ = std::move(names); }
+  void write_flow(const conntrack::Flow& f);
+  // Lines for dropped traffic are written by the caller through this.
+  void write_reject(uint32_t iface, const Tuple& t, uint64_t packets, uint64_t bytes, uint64_t start_s,
+                    uint64_t end_s);
+  bool commit() { return file_.commit(); }
+  void abort() { file_.abort(); }
+  bool is_open() const { return file_.is_open(); }
+  const std::string& error() const { return file_.error(); }
+  static conntrack::FlowSink sink() { return &FlowLog::on_flow; }
+
+ private:
+  static void on_flow(void* ctx, const conntrack::Flow& f, conntrack::FinishReason why);
+  void line(uint32_t iface, uint8_t family, const uint8_t* src, const uint8_t* dst, uint16_t sport,
+            uint16_t dport, uint8_t proto, uint64_t packets, uint64_t bytes, uint64_t start_s, uint64_t end_s,
+            const char* action);
+  AtomicFile file_;
+  std::string account_;
+  std::vector<std::string> ifaces_;
+};
+
+}  // namespace sgfw::engine

@@ -1,0 +1,300 @@
+#include "engine/replay.h"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <unistd.h>
+#include <unordered_map>
+
+#include "capture/link_types.h"
+#include "capture/pcap_file.h"
+#include "capture/pcap_writer.h"
+#include "conntrack/flow_key.h"
+#include "core/atomic_file.h"
+#include "engine/flow_log.h"
+#include "engine/json_names.h"
+
+namespace sgfw::engine {
+namespace {
+
+uint64_t mono_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+struct KeyHash {
+  size_t operator()(const conntrack::FlowKey& k) const { return conntrack::flow_hash(k); }
+};
+
+// Appends one verdict line (spec 6) to the file's buffer.
+void write_verdict(AtomicFile& f, uint64_t i, const Decision& d, const JsonNames& names) {
+  const std::string* iface = d.iface >= 0 && static_cast<size_t>(d.iface) < names.interfaces.size()
+                                 ? &names.interfaces[d.iface] : nullptr;
+  const std::string* rule = d.rule >= 0 && static_cast<size_t>(d.rule) < names.rules.size()
+                                ? &names.rules[d.rule] : nullptr;
+  const size_t need = 160 + (iface ? iface->size() : 4) + (rule ? rule->size() : 4);
+  char* p = f.reserve(need);
+  if (!p) return;
+  char* s = p;
+  s += std::sprintf(s, "{\"i\":%" PRIu64 ",\"verdict\":\"%s\",\"reason\":\"%s\",\"interface\":", i,
+                    d.verdict == Verdict::Accept ? "accept" : "drop", kReasonNames[static_cast<int>(d.reason)]);
+  auto put = [&](const std::string* v) {
+    if (v) {
+      std::memcpy(s, v->data(), v->size());
+      s += v->size();
+    } else {
+      std::memcpy(s, "null", 4);
+      s += 4;
+    }
+  };
+  put(iface);
+  if (d.iface >= 0) {
+    s += std::sprintf(s, ",\"direction\":\"%s\",\"rule\":", d.dir == Direction::Ingress ? "ingress" : "egress");
+  } else {
+    s += std::sprintf(s, ",\"direction\":null,\"rule\":");
+  }
+  put(rule);
+  *s++ = '}';
+  *s++ = '\n';
+  f.commit_bytes(static_cast<size_t>(s - p));
+}
+
+class Progress {
+ public:
+  explicit Progress(bool on) : on_(on), start_(mono_ns()) {}
+  void tick(uint64_t packets, uint64_t offset_done, uint64_t total) {
+    if (!on_ || (packets & 0xffff) != 0) return;
+    const uint64_t now = mono_ns();
+    if (now - start_ < 2'000'000'000ull || now - last_ < 250'000'000ull) return;
+    last_ = now;
+    shown_ = true;
+    const double secs = static_cast<double>(now - start_) / 1e9;
+    std::fprintf(stderr, "\rsgfw replay: %" PRIu64 " packets, %.0f%%, %.2f M packets/s   ", packets,
+                 total ? 100.0 * static_cast<double>(offset_done) / static_cast<double>(total) : 0.0,
+                 static_cast<double>(packets) / secs / 1e6);
+  }
+  ~Progress() {
+    if (shown_) std::fputs("\n", stderr);
+  }
+
+ private:
+  bool on_;
+  bool shown_ = false;
+  uint64_t start_, last_ = 0;
+};
+
+struct Outputs {
+  AtomicFile verdicts;
+  capture::PcapWriter accepted, dropped;
+  FlowLog flow_log;
+  uint32_t pcap_link_type = 0;
+  bool pcap_open = false;
+
+  void abort_all() {
+    verdicts.abort();
+    accepted.abort();
+    dropped.abort();
+    flow_log.abort();
+  }
+};
+
+// Dropped traffic for the flow log's REJECT records, by the tuple of its first packet.
+struct RejectAgg {
+  int32_t iface;
+  Tuple tuple;
+  uint64_t packets = 0, bytes = 0, start_s = 0, end_s = 0;
+};
+
+}  // namespace
+
+void run_replay(const ReplayOptions& opts, ReplayResult& out) {
+  out = ReplayResult{};
+  auto fail_input = [&](std::string msg) {
+    out.ok = false;
+    out.input_error = true;
+    out.error = std::move(msg);
+  };
+  if (opts.tables.empty() || opts.tables[0].before_packet != 0) {
+    out.error = "replay needs a table for packet 0";
+    return;
+  }
+
+  capture::PcapFile trace;
+  if (!trace.open(opts.trace.c_str())) return fail_input(trace.error());
+
+  Engine engine(opts.engine);
+  std::string err;
+  uint32_t generation = 1;
+  if (!engine.set_table(opts.tables[0].table, generation, &err)) {
+    out.error = err;
+    return;
+  }
+  JsonNames names;
+  names.build(*opts.tables[0].table);
+  auto iface_names = [](const table::MatchTable& t) {
+    std::vector<std::string> v;
+    for (uint32_t i = 0; i < t.interface_count(); i++) v.emplace_back(t.interface_name(i));
+    return v;
+  };
+
+  Outputs o;
+  if (!opts.verdicts_path.empty() && !o.verdicts.open(opts.verdicts_path)) return fail_input(o.verdicts.error());
+  if (!opts.flow_log_path.empty()) {
+    if (!o.flow_log.open(opts.flow_log_path, opts.account_id)) {
+      o.abort_all();
+      return fail_input(o.flow_log.error());
+    }
+    o.flow_log.set_interfaces(iface_names(*opts.tables[0].table));
+    engine.set_flow_sink(FlowLog::sink(), &o.flow_log);
+  }
+  const bool want_pcap = !opts.accepted_path.empty() || !opts.dropped_path.empty();
+
+  std::unordered_map<conntrack::FlowKey, uint32_t, KeyHash> flow_index;
+  std::unordered_map<conntrack::FlowKey, RejectAgg, KeyHash> rejects;
+  uint64_t seen_link_types[8] = {};
+  int seen_link_count = 0;
+
+  size_t next_table = 1;
+  Progress progress(opts.progress && isatty(2));
+  const uint64_t t0 = mono_ns();
+  capture::Record r;
+  PacketMeta meta;
+  uint64_t i = 0;
+  while (trace.next(r)) {
+    while (next_table < opts.tables.size() && opts.tables[next_table].before_packet <= i) {
+      if (!engine.set_table(opts.tables[next_table].table, ++generation, &err)) {
+        o.abort_all();
+        out.error = err;
+        return;
+      }
+      names.build(*opts.tables[next_table].table);
+      if (o.flow_log.is_open()) o.flow_log.set_interfaces(iface_names(*opts.tables[next_table].table));
+      next_table++;
+    }
+    bool known = false;
+    for (int k = 0; k < seen_link_count; k++) known |= seen_link_types[k] == r.link_type;
+    if (!known) {
+      char buf[96];
+      if (!wire::link_type_supported(r.link_type)) {
+        o.abort_all();
+        return fail_input(opts.trace + ": record " + std::to_string(r.index) + ": unsupported link type " +
+                          capture::describe_link_type(r.link_type, buf, sizeof buf));
+      }
+      if (seen_link_count < 8) seen_link_types[seen_link_count++] = r.link_type;
+      if (!out.link_types.empty()) out.link_types += ",";
+      out.link_types += capture::describe_link_type(r.link_type, buf, sizeof buf);
+    }
+
+    const Decision d =
+        engine.judge(r.data, r.caplen, r.wirelen, static_cast<wire::LinkType>(r.link_type), r.ts_ns, meta);
+
+    if (o.verdicts.is_open()) write_verdict(o.verdicts, i, d, names);
+    if (want_pcap) {
+      if (!o.pcap_open) {
+        o.pcap_link_type = r.link_type;
+        if ((!opts.accepted_path.empty() && !o.accepted.open(opts.accepted_path.c_str(), r.link_type)) ||
+            (!opts.dropped_path.empty() && !o.dropped.open(opts.dropped_path.c_str(), r.link_type))) {
+          std::string e = o.accepted.failed() ? o.accepted.error() : o.dropped.error();
+          o.abort_all();
+          return fail_input(e);
+        }
+        o.pcap_open = true;
+      } else if (r.link_type != o.pcap_link_type) {
+        o.abort_all();
+        return fail_input(opts.trace + ": record " + std::to_string(r.index) +
+                          ": link type changes mid-trace; --write-accepted/--write-dropped write one link type");
+      }
+      capture::PcapWriter& w = d.verdict == Verdict::Accept ? o.accepted : o.dropped;
+      if (w.is_open()) w.write(r);
+    }
+    if ((opts.flow_summary || o.flow_log.is_open()) && meta.kind == FrameKind::Ip && d.iface >= 0) {
+      const conntrack::FlowKey k = conntrack::make_flow_key(meta.tuple, static_cast<uint16_t>(d.iface), d.dir);
+      if (opts.flow_summary) {
+        auto [it, fresh] = flow_index.try_emplace(k, static_cast<uint32_t>(out.flows.size()));
+        if (fresh) {
+          FlowSummary s;
+          s.iface = d.iface;
+          s.tuple = meta.tuple;
+          s.first_verdict = d.verdict;
+          s.first_reason = d.reason;
+          if (d.rule >= 0) s.first_rule = std::string(engine.current().table->rule_id(d.rule));
+          out.flows.push_back(std::move(s));
+        }
+        FlowSummary& s = out.flows[it->second];
+        (d.verdict == Verdict::Accept ? s.accepted : s.dropped)++;
+      }
+      if (o.flow_log.is_open() && d.verdict == Verdict::Drop) {
+        const uint64_t sec = r.ts_ns / 1'000'000'000ull;
+        auto [it, fresh] = rejects.try_emplace(k, RejectAgg{d.iface, meta.tuple});
+        if (fresh) it->second.start_s = sec;
+        it->second.packets++;
+        it->second.bytes += meta.ip_len;
+        it->second.end_s = sec;
+      }
+    }
+    if ((i & 255) == 255) engine.expire(r.ts_ns, 1024);
+    progress.tick(i + 1, trace.offset(), trace.size());
+    i++;
+  }
+  out.elapsed_ns = mono_ns() - t0;
+  if (trace.failed()) {
+    o.abort_all();
+    return fail_input(trace.error());
+  }
+
+  // Outputs: flows still open are written as they stand, then every file is committed.
+  if (o.flow_log.is_open()) {
+    engine.flows().for_each([&](const conntrack::Flow& f) { o.flow_log.write_flow(f); });
+    for (const auto& [k, a] : rejects) o.flow_log.write_reject(a.iface, a.tuple, a.packets, a.bytes, a.start_s, a.end_s);
+  }
+  if (want_pcap && !o.pcap_open) {
+    // An empty trace still yields (empty) output files.
+    if (!opts.accepted_path.empty()) o.accepted.open(opts.accepted_path.c_str(), capture::kLinkTypeEthernet);
+    if (!opts.dropped_path.empty()) o.dropped.open(opts.dropped_path.c_str(), capture::kLinkTypeEthernet);
+  }
+  std::string commit_error;
+  if (o.verdicts.is_open() && !o.verdicts.commit()) commit_error = o.verdicts.error();
+  if (o.accepted.is_open() && !o.accepted.close()) commit_error = o.accepted.error();
+  if (o.dropped.is_open() && !o.dropped.close()) commit_error = o.dropped.error();
+  if (o.flow_log.is_open() && !o.flow_log.commit()) commit_error = o.flow_log.error();
+  if (!commit_error.empty()) {
+    o.abort_all();
+    out.error = commit_error;
+    return;
+  }
+
+  out.counters = engine.counters();
+  out.conntrack = engine.flows().counters();
+  out.conntrack_max = engine.flows().capacity();
+  out.fragments = engine.frags().counters();
+  // Rule and interface counters by id, over every generation, in first-seen order.
+  std::map<std::string, size_t, std::less<>> rule_at, iface_at;
+  auto add = [&](const TableState& ts) {
+    const table::MatchTable& t = *ts.table;
+    for (uint32_t r2 = 0; r2 < t.rule_count(); r2++) {
+      auto [it, fresh] = rule_at.try_emplace(std::string(t.rule_id(r2)), out.rules.size());
+      if (fresh) out.rules.push_back(RuleTotal{std::string(t.rule_id(r2))});
+      out.rules[it->second].packets += ts.rules[r2].packets;
+      out.rules[it->second].bytes += ts.rules[r2].bytes;
+    }
+    for (uint32_t f = 0; f < t.interface_count(); f++) {
+      auto [it, fresh] = iface_at.try_emplace(std::string(t.interface_name(f)), out.interfaces.size());
+      if (fresh) out.interfaces.push_back(InterfaceTotal{std::string(t.interface_name(f))});
+      InterfaceCounters& c = out.interfaces[it->second].counters;
+      for (int dir = 0; dir < 2; dir++) {
+        c.accepted[dir].packets += ts.interfaces[f].accepted[dir].packets;
+        c.accepted[dir].bytes += ts.interfaces[f].accepted[dir].bytes;
+        c.dropped[dir].packets += ts.interfaces[f].dropped[dir].packets;
+        c.dropped[dir].bytes += ts.interfaces[f].dropped[dir].bytes;
+      }
+    }
+  };
+  for (const TableState& ts : engine.retired()) add(ts);
+  add(engine.current());
+  out.ok = true;
+}
+
+}  // namespace sgfw::engine

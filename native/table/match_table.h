@@ -1,0 +1,167 @@
+// The loaded, immutable match table: what load_table() (loader.h) builds from a blob and
+// what the engine's workers read. Build (load_table, control path, allocates, one writer)
+// and classify (first_match, hot path: no allocation, no locks, no virtual calls) are apart,
+// as in DPDK acl. A MatchTable is never modified after load; swap whole tables instead.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/packet_meta.h"
+#include "core/reason.h"
+#include "table/classifier.h"
+#include "table/format.h"
+
+namespace sgfw::table {
+
+// Which classifier serves an (interface, direction) run.
+enum class ClassifierKind : uint8_t {
+  Linear = 0,  // straight scan of the run: the reference
+  Tree = 1,    // HyperSplit-style decision tree with small linear leaves
+};
+inline constexpr const char* kClassifierKindNames[] = {"linear", "tree"};
+
+// Runs shorter than this stay linear: a scan of a few 80-byte entries beats a tree walk.
+inline constexpr uint32_t kTreeMinEntries = 16;
+
+struct ConntrackSettings {
+  uint32_t max_flows = 0;
+  uint32_t timeouts[kTimeoutSlotCount] = {};  // seconds
+  uint32_t max_fragments = 0;
+  uint32_t timeout(TimeoutSlot s) const { return timeouts[static_cast<uint8_t>(s)]; }
+};
+
+class MatchTable {
+ public:
+  MatchTable() = default;
+  MatchTable(MatchTable&&) = default;
+  MatchTable& operator=(MatchTable&&) = default;
+  MatchTable(const MatchTable&) = delete;
+  MatchTable& operator=(const MatchTable&) = delete;
+
+  Cloud cloud() const { return cloud_; }
+  const ConntrackSettings& conntrack() const { return conntrack_; }
+
+  // Interfaces.
+  uint32_t interface_count() const { return static_cast<uint32_t>(ifaces_.size()); }
+  std::string_view interface_name(uint32_t i) const { return str(ifaces_[i].name_off, ifaces_[i].name_len); }
+  uint8_t nic_type(uint32_t i) const { return ifaces_[i].nic_type; }  // 0 none, 1 internet, 2 intranet
+  // The interface owning this address (family 4: bytes 0..3, rest zero), or -1.
+  int find_interface(uint8_t family, const uint8_t addr[16]) const;
+
+  // Rules (reported ids, counter index).
+  uint32_t rule_count() const { return static_cast<uint32_t>(rules_.size()); }
+  std::string_view rule_id(uint32_t r) const { return str(rules_[r].id_off, rules_[r].id_len); }
+  Verdict rule_action(uint32_t r) const { return static_cast<Verdict>(rules_[r].action); }
+  Reason rule_reason(uint32_t r) const { return static_cast<Reason>(rules_[r].reason); }
+
+  // Entries, by global index (as first_match returns them).
+  uint32_t entry_count() const { return static_cast<uint32_t>(cold_.size()); }
+  Verdict entry_action(uint32_t e) const { return static_cast<Verdict>(cold_[e].action); }
+  Reason entry_reason(uint32_t e) const { return static_cast<Reason>(cold_[e].reason); }
+  uint32_t entry_rule(uint32_t e) const { return cold_[e].rule; }
+  uint8_t entry_flags(uint32_t e) const { return cold_[e].flags; }
+  uint16_t entry_priority(uint32_t e) const { return cold_[e].priority; }
+  // AWS untracked: whether flows of `proto` admitted by entry e skip connection tracking.
+  bool entry_untracked(uint32_t e, uint8_t proto) const {
+    uint8_t f = cold_[e].flags;
+    return (proto == kProtoTcp && (f & kFlagUntrackedTcp)) || (proto == kProtoUdp && (f & kFlagUntrackedUdp));
+  }
+
+  // Runs.
+  uint32_t run_first(uint32_t iface, Direction dir) const { return run(iface, dir).first; }
+  uint32_t run_size(uint32_t iface, Direction dir) const { return run(iface, dir).count; }
+  ClassifierKind classifier_kind(uint32_t iface, Direction dir) const { return run(iface, dir).kind; }
+
+  // Global index of the first entry of the (iface, dir) run matching the packet, or -1.
+  // Semantics exactly as format.h. iface must be < interface_count() (unchecked).
+  int32_t first_match(uint32_t iface, Direction dir, const Tuple& t, uint8_t icmp_type,
+                      uint8_t icmp_code) const {
+    const Run& r = run(iface, dir);
+    detail::Key k = detail::make_key(t, icmp_type, icmp_code);
+    if (r.kind == ClassifierKind::Tree) {
+      uint32_t root = t.family == 6 ? r.root6 : r.root4;
+      return tree_match(root, k);
+    }
+    return linear_match(r.first, r.count, k);
+  }
+  // The reference: a straight scan of the run, whatever classifier the run has.
+  int32_t first_match_linear(uint32_t iface, Direction dir, const Tuple& t, uint8_t icmp_type,
+                             uint8_t icmp_code) const {
+    const Run& r = run(iface, dir);
+    return linear_match(r.first, r.count, detail::make_key(t, icmp_type, icmp_code));
+  }
+
+  // Bytes held by the classifier structures (entries, tree nodes, leaves): for benchmarks.
+  size_t classifier_bytes() const;
+  const detail::TreeStats& tree_stats() const { return tree_stats_; }
+
+ private:
+  friend class TableAssembler;
+
+  struct Iface {
+    uint32_t name_off;
+    uint16_t name_len;
+    uint8_t nic_type;
+  };
+  struct RuleInfo {
+    uint32_t id_off;
+    uint16_t id_len;
+    uint8_t reason, action;
+  };
+  struct Cold {
+    uint32_t rule;
+    uint16_t priority;
+    uint8_t action, reason, flags;
+  };
+  struct Run {
+    uint32_t first = 0, count = 0;
+    uint32_t root4 = 0, root6 = 0;  // tree roots by packet family (Tree only)
+    ClassifierKind kind = ClassifierKind::Linear;
+  };
+  struct AddrSlot {
+    uint64_t hi, lo;
+    int32_t iface;  // -1: empty slot
+    uint8_t family;
+  };
+
+  const Run& run(uint32_t iface, Direction dir) const { return runs_[2 * iface + static_cast<uint8_t>(dir)]; }
+  std::string_view str(uint32_t off, uint32_t len) const { return std::string_view(strings_).substr(off, len); }
+
+  int32_t linear_match(uint32_t first, uint32_t count, const detail::Key& k) const {
+    const detail::HotEntry* e = hot_.data() + first;
+    for (uint32_t i = 0; i < count; i++) {
+      if (detail::matches(e[i], k)) return static_cast<int32_t>(first + i);
+    }
+    return -1;
+  }
+  int32_t tree_match(uint32_t root, const detail::Key& k) const {
+    uint64_t v[detail::kDimCount];
+    detail::key_dims(k, v);
+    const detail::Node* nodes = nodes_.data();
+    const detail::Node* n = nodes + root;
+    while (n->dim != detail::kLeaf) n = nodes + n->ref + (v[n->dim] >= n->thr);
+    const detail::HotEntry* hot = leaf_hot_.data() + n->ref;
+    for (uint32_t i = 0; i < n->thr; i++) {
+      if (detail::matches(hot[i], k)) return static_cast<int32_t>(leaf_ids_[n->ref + i]);
+    }
+    return -1;
+  }
+
+  Cloud cloud_ = Cloud::Aws;
+  ConntrackSettings conntrack_;
+  std::string strings_;
+  std::vector<Iface> ifaces_;
+  std::vector<RuleInfo> rules_;
+  std::vector<Cold> cold_;
+  std::vector<detail::HotEntry> hot_;
+  std::vector<Run> runs_;  // 2 per interface: ingress, egress
+  std::vector<detail::Node> nodes_;
+  std::vector<detail::HotEntry> leaf_hot_;
+  std::vector<uint32_t> leaf_ids_;
+  std::vector<AddrSlot> addr_slots_;  // open addressing, power-of-two size
+  detail::TreeStats tree_stats_;
+};
+
+}  // namespace sgfw::table

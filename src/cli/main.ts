@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// sgfw command-line entry: dispatch to one command module per subcommand.
+import { readFileSync } from 'node:fs';
+import { PolicyError } from '../validate/diagnostics.js';
+import { EXIT_BAD_INPUT, EXIT_FAILURE, UsageError } from './exit.js';
+
+const USAGE = `sgfw: cloud security groups (AWS EC2, Alibaba ECS) enforced on any Linux host
+
+usage:
+  sgfw check   --policy P [--json]
+  sgfw explain --policy P --interface ID --direction ingress|egress --protocol PROTO
+               --src A --dst B [--src-port N] [--dst-port N] [--icmp-type T] [--icmp-code C] [--json]
+  sgfw replay  [--policy P TRACE] [--verdicts F.jsonl] [--swap N:P2]... [--write-accepted F.pcap]
+               [--write-dropped F.pcap] [--flow-log F] [--json] [--diff NEW.json]
+               (no policy and trace: the embedded demo)
+
+Exit status: 0 ok, 2 bad input (usage, policy, trace), 1 internal failure.
+See README.md for the policy format and every option.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import('./check.js')).runCheck,
+  explain: async () => (await import('./explain.js')).runExplain,
+  replay: async () => (await import('./replay.js')).runReplayCommand,
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? EXIT_BAD_INPUT : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`sgfw ${version()}\n`);
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`sgfw: unknown command ${JSON.stringify(name)}\n\n${USAGE}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof PolicyError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    const err = e as Error & { code?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_INPUT')) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    process.stderr.write(`sgfw ${name}: internal error: ${err.stack ?? String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`sgfw: ${String(e)}\n`);
+    process.exitCode = EXIT_FAILURE;
+  },
+);

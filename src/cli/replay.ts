@@ -1,0 +1,105 @@
+// sgfw replay: judge a pcap/pcapng trace under a policy (spec section 6).
+import { existsSync } from 'node:fs';
+import { parse, flag, str, strs, required } from './args.js';
+import { UsageError } from './exit.js';
+import { loadPolicyTable, type LoadedPolicy } from '../dataplane/policy-table.js';
+import { diffFlows, runReplay, type ReplaySwap } from '../dataplane/replay.js';
+import { formatSummary } from './summary-text.js';
+import { demoInput } from './demo-input.js';
+
+const OPTIONS = {
+  policy: { type: 'string' },
+  verdicts: { type: 'string' },
+  swap: { type: 'string', multiple: true },
+  'write-accepted': { type: 'string' },
+  'write-dropped': { type: 'string' },
+  'flow-log': { type: 'string' },
+  'account-id': { type: 'string' },
+  json: { type: 'boolean' },
+  diff: { type: 'string' },
+  'on-conntrack-full': { type: 'string' },
+  classifier: { type: 'string' },
+} as const;
+
+function parseSwap(text: string): ReplaySwap {
+  const m = /^(\d+):(.+)$/.exec(text);
+  if (!m) throw new UsageError(`sgfw replay: --swap ${JSON.stringify(text)} is not N:POLICY.json`);
+  return { before: Number(m[1]), policy: loadPolicyTable(m[2]!) };
+}
+
+function enumFlag<T extends string>(value: string | undefined, name: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`sgfw replay: --${name} ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+export async function runReplayCommand(argv: string[]): Promise<number> {
+  const p = parse('replay', argv, OPTIONS, 1);
+  const json = flag(p, 'json');
+  let policy: LoadedPolicy;
+  let trace: string;
+  let cleanup = () => {};
+  if (str(p, 'policy') === undefined && p.positionals.length === 0) {
+    // No policy and no trace: the embedded demo (README's first command).
+    const demo = demoInput();
+    policy = demo.policy;
+    trace = demo.trace;
+    cleanup = demo.cleanup;
+    if (!json) process.stderr.write(`sgfw replay: no --policy and TRACE given: judging the embedded demo trace\n`);
+  } else {
+    policy = loadPolicyTable(required('replay', p, 'policy'));
+    if (p.positionals.length !== 1) throw new UsageError('sgfw replay: give one TRACE (pcap or pcapng)');
+    trace = p.positionals[0]!;
+    if (!existsSync(trace)) throw new UsageError(`${trace}: no such file`);
+  }
+  try {
+    const onConntrackFull = enumFlag(str(p, 'on-conntrack-full'), 'on-conntrack-full', ['drop', 'bypass'] as const);
+    const classifier = enumFlag(str(p, 'classifier'), 'classifier', ['auto', 'linear', 'tree'] as const);
+    const diffFile = str(p, 'diff');
+    if (diffFile !== undefined) {
+      const next = loadPolicyTable(diffFile);
+      const a = runReplay({ trace, policy, flowSummary: true, onConntrackFull, classifier });
+      const b = runReplay({ trace, policy: next, flowSummary: true, onConntrackFull, classifier });
+      const d = diffFlows(a.flows, b.flows, policy.table.interfaces.map((i) => i.id), next.table.interfaces.map((i) => i.id));
+      if (json) {
+        process.stdout.write(`${JSON.stringify({
+          changed: d.changed.map((c) => ({ flow: c.flow, old: { verdict: c.old.verdict, rule: c.old.rule }, new: { verdict: c.new.verdict, rule: c.new.rule } })),
+          flows: d.flows,
+        })}\n`);
+      } else {
+        process.stdout.write(`sgfw replay --diff: ${d.changed.length} of ${d.flows} flows change verdict (${policy.file} -> ${next.file})\n`);
+        for (const c of d.changed) {
+          const f = c.flow;
+          process.stdout.write(
+            `  ${f.interface} ${f.protocol} ${f.src}:${f.srcPort} -> ${f.dst}:${f.dstPort}: ` +
+              `${c.old.verdict} (${c.old.rule ?? c.old.reason}) -> ${c.new.verdict} (${c.new.rule ?? c.new.reason})` +
+              (c.old.verdict === c.new.verdict ? `  [accepted packets ${c.old.accepted} -> ${c.new.accepted}]` : '') +
+              '\n',
+          );
+        }
+      }
+      return 0;
+    }
+    const swaps = strs(p, 'swap').map(parseSwap);
+    const { summary } = runReplay({
+      trace,
+      policy,
+      swaps,
+      verdicts: str(p, 'verdicts'),
+      writeAccepted: str(p, 'write-accepted'),
+      writeDropped: str(p, 'write-dropped'),
+      flowLog: str(p, 'flow-log'),
+      accountId: str(p, 'account-id'),
+      progress: !json && process.stderr.isTTY === true,
+      onConntrackFull,
+      classifier,
+    });
+    process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    return 0;
+  } finally {
+    cleanup();
+  }
+}
+

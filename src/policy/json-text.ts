@@ -1,0 +1,189 @@
+// A strict JSON scanner run beside JSON.parse: it finds the line and column of a syntax error
+// (V8's messages differ between Node versions and some carry no position) and the keys that
+// appear twice in one object (JSON.parse keeps the last one silently: a typo'd policy must not
+// lose a rule that way). Iterative, so deep nesting cannot overflow the stack.
+import { at } from './json-path.js';
+
+export interface JsonSyntaxError {
+  /** 0-based offset in the text. */
+  offset: number;
+  /** 1-based. */
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface JsonScan {
+  value?: unknown;
+  error?: JsonSyntaxError;
+  /** Keys that appear more than once in one object: the object's path and the key. */
+  duplicates: { path: string; key: string }[];
+}
+
+interface Frame {
+  obj: boolean;
+  path: string;
+  keys: Set<string> | undefined;
+  index: number;
+  key: string;
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const ESCAPES = '"\\/bfnrtu';
+
+function lineCol(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function describeChar(text: string, i: number): string {
+  if (i >= text.length) return 'end of input';
+  return `character ${JSON.stringify(text[i])}`;
+}
+
+/** Scan (and, when well-formed, parse) a JSON text. Never throws. */
+export function scanJson(input: string): JsonScan {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const n = text.length;
+  const duplicates: { path: string; key: string }[] = [];
+  const stack: Frame[] = [];
+  let i = 0;
+  let mode: 'value' | 'key' | 'after' = 'value';
+
+  const fail = (message: string, offset = i): JsonScan => ({
+    error: { offset, ...lineCol(text, offset), message },
+    duplicates,
+  });
+  const ws = (): void => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else break;
+    }
+  };
+  const childPath = (): string => {
+    const top = stack[stack.length - 1];
+    if (!top) return '';
+    return top.obj ? at(top.path, top.key) : at(top.path, top.index);
+  };
+  // Returns an error message, or undefined when a string was consumed.
+  const str = (): string | undefined => {
+    i++; // opening quote
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return undefined;
+      }
+      if (c < 0x20) return 'control character inside a string (escape it)';
+      if (c === 92) {
+        const e = text[i + 1];
+        if (e === undefined || !ESCAPES.includes(e)) return `bad escape \\${e ?? ''} in a string`;
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return 'bad \\u escape in a string';
+          i += 6;
+        } else {
+          i += 2;
+        }
+        continue;
+      }
+      i++;
+    }
+    return 'unterminated string';
+  };
+
+  for (;;) {
+    ws();
+    if (mode === 'value') {
+      if (i >= n) return fail('unexpected end of input, expected a value');
+      const c = text[i];
+      if (c === '{' || c === '[') {
+        const path = childPath();
+        i++;
+        ws();
+        if (text[i] === (c === '{' ? '}' : ']')) {
+          i++;
+          mode = 'after';
+          continue;
+        }
+        const obj = c === '{';
+        stack.push({ obj, path, keys: obj ? new Set() : undefined, index: 0, key: '' });
+        mode = obj ? 'key' : 'value';
+        continue;
+      }
+      if (c === '"') {
+        const start = i;
+        const err = str();
+        if (err) return fail(err, err === 'unterminated string' ? start : i);
+      } else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+        NUMBER.lastIndex = i;
+        const m = NUMBER.exec(text);
+        if (!m) return fail('bad number');
+        i += m[0].length;
+      } else if (text.startsWith('true', i)) {
+        i += 4;
+      } else if (text.startsWith('false', i)) {
+        i += 5;
+      } else if (text.startsWith('null', i)) {
+        i += 4;
+      } else {
+        return fail(`unexpected ${describeChar(text, i)}, expected a value`);
+      }
+      mode = 'after';
+    } else if (mode === 'key') {
+      if (text[i] !== '"') return fail(`unexpected ${describeChar(text, i)}, expected a key in double quotes`);
+      const start = i;
+      const err = str();
+      if (err) return fail(err, start);
+      const raw = text.slice(start, i);
+      const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const top = stack[stack.length - 1]!;
+      if (top.keys!.has(key)) duplicates.push({ path: top.path, key });
+      else top.keys!.add(key);
+      top.key = key;
+      ws();
+      if (text[i] !== ':') return fail(`unexpected ${describeChar(text, i)}, expected ':' after a key`);
+      i++;
+      mode = 'value';
+    } else {
+      const top = stack[stack.length - 1];
+      if (!top) {
+        if (i < n) return fail(`unexpected ${describeChar(text, i)} after the end of the document`);
+        break;
+      }
+      const c = text[i];
+      if (c === ',') {
+        i++;
+        if (top.obj) mode = 'key';
+        else {
+          top.index++;
+          mode = 'value';
+        }
+        continue;
+      }
+      if (c === (top.obj ? '}' : ']')) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      return fail(
+        top.obj
+          ? `unexpected ${describeChar(text, i)}, expected ',' or '}' after a property value`
+          : `unexpected ${describeChar(text, i)}, expected ',' or ']' after an array element`,
+      );
+    }
+  }
+  try {
+    return { value: JSON.parse(text) as unknown, duplicates };
+  } catch (e) {
+    // The scanner accepted what V8 refused: report V8's words rather than guess.
+    return fail((e as Error).message, 0);
+  }
+}
