@@ -99,7 +99,7 @@ function portRange(rng: Rng): [number, number] {
 function genRule(rng: Rng, cloud: BenchCloud): GenRule {
   const dir: Dir = rng.chance(0.7) ? 'ingress' : 'egress';
   const fam: Fam = rng.chance(0.8) ? 4 : 6;
-  const proto = rng.weighted([['tcp', 55], ['udp', 25], ['icmp', 8], ['all', 5], [47, 3], [50, 2], [132, 2]] as const);
+  const proto = rng.weighted<GenRule['proto']>([['tcp', 55], ['udp', 25], ['icmp', 8], ['all', 5], [47, 3], [50, 2], [132, 2]]);
   const r: GenRule = {
     dir, fam, proto,
     peer: peerCidr(rng, fam),

@@ -79,7 +79,7 @@ bool PcapWriter::write(const Record& r) {
   put32(p + 4, static_cast<uint32_t>(r.ts_ns % kNsPerSec));
   put32(p + 8, caplen);
   put32(p + 12, r.wirelen);
-  std::memcpy(p + kRecordHeaderLen, r.data, caplen);
+  if (caplen != 0) std::memcpy(p + kRecordHeaderLen, r.data, caplen);  // data may be null when empty
   used_ += kRecordHeaderLen + caplen;
   ++records_;
   return true;

@@ -118,6 +118,16 @@ Flow* FlowTable::find(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   }
 }
 
+void FlowTable::find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t n,
+                           uint64_t now_ns, Flow** out) {
+  constexpr uint32_t d = kPipeDistance;
+  for (uint32_t i = 0; i < n + 2 * d; ++i) {
+    if (i < n) prefetch(hashes[i]);
+    if (i >= d && i - d < n) prefetch_flow(hashes[i - d]);
+    if (i >= 2 * d) out[i - 2 * d] = find(keys[i - 2 * d], hashes[i - 2 * d], now_ns);
+  }
+}
+
 Flow* FlowTable::insert(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   if (free_head_ == kNoFree && high_water_ == max_flows_ && !make_room(hash, now_ns)) {
     ++counters_.full;

@@ -70,7 +70,15 @@ class FlowTable {
   void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   void prefetch_flow(uint64_t hash) const;
 
-  // The live flow with this key, or nullptr. A flow found expired is reclaimed
+  // find() over a batch, software-pipelined so that the slot and flow cache
+  // misses of several packets overlap (prefetch, prefetch_flow and find run
+  // kPipeDistance packets apart). out[i] = find(keys[i], hashes[i], now_ns).
+  static constexpr uint32_t kPipeDistance = 24;
+  void find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t n, uint64_t now_ns,
+                  Flow** out);
+
+  // The live flow with this key, or nullptr. Flow pointers stay valid until
+  // that flow leaves the table (records never move). A flow found expired is reclaimed
   // (sink, `expired`) and reported absent.
   Flow* find(const FlowKey& key, uint64_t hash, uint64_t now_ns);
   // Add a flow for a key that find() just missed. The flow comes back zeroed

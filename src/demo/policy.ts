@@ -17,8 +17,8 @@
 // - a priority-1 Drop for the blocklist 198.18.66.0/24 (a ping from there: accept -> drop);
 // - an Accept for TCP 8080 (a scan SYN to 8080: drop -> accept);
 // - an explicit Drop for SSH from anywhere, after the office Accept (reason `rule`, not `default`);
-// - egress is open by the basic group's hidden default, and outbound TCP 25 stays blocked by the
-//   platform even though a rule accepts it (reason `platform`).
+// - egress is open by the basic group's hidden default, but outbound TCP 25 is blocked by the
+//   platform before any rule or default is consulted (reason `platform`).
 
 /** The one interface of the demo host. */
 export const DEMO_INTERFACE_ID = 'eni-web-1';
@@ -168,7 +168,7 @@ export const DEMO_POLICY_AWS = {
 function aliRule(r: {
   id: string; direction: 'ingress' | 'egress'; policy: 'Accept' | 'Drop'; priority: number;
   protocol: string; ports: string; source?: string; source6?: string; sourcePrefixList?: string;
-  dest?: string; dest6?: string; description: string;
+  description: string;
 }): Record<string, string> {
   return {
     SecurityGroupRuleId: r.id,
@@ -186,8 +186,8 @@ function aliRule(r: {
     SourceGroupOwnerAccount: '',
     SourcePrefixListId: r.sourcePrefixList ?? '',
     SourcePrefixListName: '',
-    DestCidrIp: r.dest ?? '',
-    Ipv6DestCidrIp: r.dest6 ?? '',
+    DestCidrIp: '',
+    Ipv6DestCidrIp: '',
     DestGroupId: '',
     DestGroupName: '',
     DestGroupOwnerAccount: '',
@@ -204,7 +204,6 @@ function aliRule(r: {
  * attach order and rule order):
  *   1 Drop   r-web-blocklist    ingress ALL from 198.18.66.0/24
  *   1 Accept r-admin-ssh-office ingress TCP 22 from pl-office
- *   1 Accept r-admin-smtp-out   egress TCP 25 to 0.0.0.0/0 (still blocked by the platform)
  *  10 Accept r-web-http(6), r-web-https(6)  ingress TCP 80 / 443 from 0.0.0.0/0 and ::/0
  *  20 Accept r-web-alt          ingress TCP 8080 from 0.0.0.0/0
  *  50 Accept r-web-icmp(6)      ingress ICMP / ICMPv6 from anywhere
@@ -250,7 +249,6 @@ export const DEMO_POLICY_ALIBABA = {
         Permission: [
           aliRule({ id: 'r-admin-ssh-office', direction: 'ingress', policy: 'Accept', priority: 1, protocol: 'TCP', ports: '22/22', sourcePrefixList: 'pl-office', description: 'SSH from the office' }),
           aliRule({ id: 'r-admin-ssh-deny', direction: 'ingress', policy: 'Drop', priority: 100, protocol: 'TCP', ports: '22/22', source: '0.0.0.0/0', description: 'no SSH from elsewhere' }),
-          aliRule({ id: 'r-admin-smtp-out', direction: 'egress', policy: 'Accept', priority: 1, protocol: 'TCP', ports: '25/25', dest: '0.0.0.0/0', description: 'mail relay (blocked by the platform)' }),
         ],
       },
     },

@@ -387,8 +387,8 @@ function buildScenes(): Scenes {
   pings(sc, 14000, { local: 'dst', peer: '2001:db8:100::11', id: 0x0e01, count: 2, label: 'ping6 2001:db8:100::11', rtt: 0.3,
     first: { aws: byRule('ingress', 'sg-web:ingress:3'), alibaba: byRule('ingress', 'r-web-icmp6') } });
 
-  // 15.0 outbound SMTP: no AWS egress rule; Alibaba restricts TCP 25 at the platform level
-  // even though r-admin-smtp-out accepts it.
+  // 15.0 outbound SMTP: no AWS egress rule; Alibaba restricts TCP 25 at the platform level,
+  // before its basic group's open egress default.
   {
     const flow = new TcpFlow({ client: DEMO_SERVER_V4, server: '198.18.77.25', clientPort: 46025, serverPort: 25, clientIsn: 0x25250000 });
     const exp: Both = { aws: byDefault('egress', 'drop'), alibaba: platformDrop('egress') };

@@ -468,8 +468,12 @@ function build(json: unknown, file: string, r: Reader): Policy | undefined {
 
   const interfaces = cloud ? readInterfaces(top, c, infos, r) : [];
   const members = resolveMembers(top, interfaces, infos, r);
+  const conntrack = readConntrack(top, c, r);
+  const platform = readPlatform(top, c, r);
+  const quotas = readQuotas(top, c, r);
   const ctx: ProviderContext = {
     cloud: c,
+    quotas,
     reader: r,
     groups: infos,
     members: (id) => members.get(id),
@@ -484,9 +488,6 @@ function build(json: unknown, file: string, r: Reader): Policy | undefined {
     if (g) groups.set(g.id, g);
   });
 
-  const conntrack = readConntrack(top, c, r);
-  const platform = readPlatform(top, c, r);
-  const quotas = readQuotas(top, c, r);
   if (!cloud) return undefined;
   checkQuotas(c, interfaces, groups, quotas, r);
   return { cloud, file, interfaces, groups, members, conntrack, platform, quotas };

@@ -2,7 +2,7 @@
 // code that knows the clouds' JSON shapes; they return the neutral SecurityGroup and Rule of
 // src/model/policy.ts.
 import type { Cidr, Family } from '../model/cidr.js';
-import type { Cloud, GroupType, PortRange, SecurityGroup } from '../model/policy.js';
+import type { Cloud, GroupType, PortRange, Quotas, SecurityGroup } from '../model/policy.js';
 import type { Reader } from '../validate/reader.js';
 
 /** A prefix list of the file's `prefixLists`, resolved. */
@@ -43,6 +43,11 @@ export interface ProviderContext {
   members(groupId: string): Cidr[] | undefined;
   prefixLists: Map<string, PrefixList>;
   portLists: Map<string, PortList>;
+  /**
+   * The file's quotas. Providers check only the first rulesPerGroup entries of an array that is
+   * longer than any group may hold, and report the quota: huge inputs stay fast.
+   */
+  quotas: Quotas;
   /** Rule ids already taken (Alibaba SecurityGroupRuleId must be unique in a file). */
   ruleIds: Map<string, string>;
 }

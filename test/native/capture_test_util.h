@@ -198,7 +198,7 @@ struct TempDir {
 inline bool write_file(const std::string& path, const Bytes& b, size_t len) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return false;
-  const bool ok = std::fwrite(b.data(), 1, len, f) == len;
+  const bool ok = len == 0 || std::fwrite(b.data(), 1, len, f) == len;
   return std::fclose(f) == 0 && ok;
 }
 inline bool write_file(const std::string& path, const Bytes& b) { return write_file(path, b, b.size()); }

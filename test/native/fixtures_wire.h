@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "core/packet_meta.h"
@@ -246,6 +247,11 @@ inline constexpr uint8_t kTcpdumpIpv4InvalidHdrLength[] = {
     0x3e, 0x71, 0x3b, 0xbd,
 };
 // clang-format on
+#undef SGFW_ETH
+#undef SGFW_V4_A
+#undef SGFW_V4_B
+#undef SGFW_V6_A
+#undef SGFW_V6_B
 
 // A valid frame and where its parts end, for the every-prefix tests.
 struct Fixture {

@@ -5,7 +5,9 @@
 // invariants below must hold for every result.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <vector>
 

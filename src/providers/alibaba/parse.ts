@@ -306,7 +306,13 @@ function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityG
     if (perms && listV !== undefined && listV !== null) {
       const list = r.array(listV, at(pp, 'Permission'));
       if (list) {
-        for (let i = 0; i < list.length; i++) {
+        // Every permission counts at least one rule: a longer list cannot fit the quota.
+        const limit = ctx.quotas.rulesPerGroup;
+        if (list.length > limit) {
+          r.error(CODES.quota, at(pp, 'Permission'), `${list.length} rules exceed the quota of ${limit} rules per group (quotas.rulesPerGroup); only the first ${limit} were checked`);
+        }
+        const n = Math.min(list.length, limit);
+        for (let i = 0; i < n; i++) {
           parsePermission(list[i], at(at(pp, 'Permission'), i), { id, type }, i, ctx, rules);
         }
       }

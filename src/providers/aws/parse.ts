@@ -89,17 +89,22 @@ function eachEntry(
   o: Record<string, unknown>,
   path: string,
   key: string,
+  limit: number,
   fn: (e: Record<string, unknown>, p: string) => void,
 ): number {
   const v = own(o, key);
   if (v === undefined) return 0;
   const arr = r.array(v, at(path, key));
   if (!arr) return 1; // counted as a peer so a type error is not followed by "no peer"
-  arr.forEach((e, i) => {
+  if (arr.length > limit) {
+    r.error(CODES.quota, at(path, key), `${arr.length} entries exceed the quota of ${limit} rules per group (quotas.rulesPerGroup); only the first ${limit} were checked`);
+  }
+  const n = Math.min(arr.length, limit);
+  for (let i = 0; i < n; i++) {
     const p = at(at(path, key), i);
-    const obj = r.object(e, p);
+    const obj = r.object(arr[i], p);
     if (obj) fn(obj, p);
-  });
+  }
   return arr.length;
 }
 
@@ -134,7 +139,7 @@ function parsePermission(
   const groups: { ref: string; peers: Cidr[] }[] = [];
   let written = 0;
 
-  written += eachEntry(r, o, path, 'IpRanges', (e, p) => {
+  written += eachEntry(r, o, path, 'IpRanges', ctx.quotas.rulesPerGroup, (e, p) => {
     const v = own(e, 'CidrIp');
     if (v === undefined) return r.missing(at(p, 'CidrIp'));
     const c = readCidr(r, v, at(p, 'CidrIp'), { family: 4 });
@@ -143,7 +148,7 @@ function parsePermission(
     if (fix) return r.error(CODES.icmpFamily, at(p, 'CidrIp'), `${show(v)} ${fix}`);
     cidrs.push(c);
   });
-  written += eachEntry(r, o, path, 'Ipv6Ranges', (e, p) => {
+  written += eachEntry(r, o, path, 'Ipv6Ranges', ctx.quotas.rulesPerGroup, (e, p) => {
     if (classic) return r.error(CODES.classic, p, `${show(e)}: EC2-Classic has no IPv6`);
     const v = own(e, 'CidrIpv6');
     if (v === undefined) return r.missing(at(p, 'CidrIpv6'));
@@ -153,7 +158,7 @@ function parsePermission(
     if (fix) return r.error(CODES.icmpFamily, at(p, 'CidrIpv6'), `${show(v)} ${fix}`);
     cidrs.push(c);
   });
-  written += eachEntry(r, o, path, 'PrefixListIds', (e, p) => {
+  written += eachEntry(r, o, path, 'PrefixListIds', ctx.quotas.rulesPerGroup, (e, p) => {
     const v = own(e, 'PrefixListId');
     if (v === undefined) return r.missing(at(p, 'PrefixListId'));
     const id = r.string(v, at(p, 'PrefixListId'));
@@ -165,7 +170,7 @@ function parsePermission(
     if (fix) return r.error(CODES.icmpFamily, at(p, 'PrefixListId'), `${show(v)} ${fix.replace(/^is/, 'holds only')}`);
     lists.push({ id, peers: pl.cidrs, weight: pl.maxEntries });
   });
-  written += eachEntry(r, o, path, 'UserIdGroupPairs', (e, p) => {
+  written += eachEntry(r, o, path, 'UserIdGroupPairs', ctx.quotas.rulesPerGroup, (e, p) => {
     const v = own(e, 'GroupId');
     if (v === undefined) return r.missing(at(p, 'GroupId'));
     const ref = r.string(v, at(p, 'GroupId'));
@@ -231,7 +236,13 @@ function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityG
       r.error(CODES.classic, at(path, key), `has ${perms.length} rules, but EC2-Classic groups have no egress rules (egress is always allowed)`);
       continue;
     }
-    for (let i = 0; i < perms.length; i++) parsePermission(perms[i], at(at(path, key), i), id, direction, i, ctx, rules);
+    // Every permission is at least one rule of one family: more than twice the quota cannot fit.
+    const limit = 2 * ctx.quotas.rulesPerGroup;
+    if (perms.length > limit) {
+      r.error(CODES.quota, at(path, key), `${perms.length} permissions exceed the quota of ${ctx.quotas.rulesPerGroup} IPv4 and ${ctx.quotas.rulesPerGroup} IPv6 rules per group (quotas.rulesPerGroup); only the first ${limit} were checked`);
+    }
+    const n = Math.min(perms.length, limit);
+    for (let i = 0; i < n; i++) parsePermission(perms[i], at(at(path, key), i), id, direction, i, ctx, rules);
   }
   const group: SecurityGroup = { id, type: 'normal', innerAccessPolicy: 'accept', rules, path };
   if (name !== undefined) group.name = name;
