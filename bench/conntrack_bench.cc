@@ -73,14 +73,21 @@ void run(uint32_t flows) {
   }
   const double ins = flows / (now_s() - t0);
 
-  const uint32_t lookups = 8u << 20;
+  // Each figure is the best of kReps runs: the machine is shared, and the best
+  // run is the one least disturbed by other processes.
+  constexpr int kReps = 5;
+  const uint32_t lookups = 4u << 20;
   uint64_t sum = 0;
-  t0 = now_s();
-  for (uint32_t i = 0; i < lookups; ++i) {
-    const FlowKey& k = stream[i & (stream_len - 1)];
-    sum += t.find(k, t.hash(k), now)->id;
+  double plain = 0;
+  for (int r = 0; r < kReps; ++r) {
+    t0 = now_s();
+    for (uint32_t i = 0; i < lookups; ++i) {
+      const FlowKey& k = stream[i & (stream_len - 1)];
+      sum += t.find(k, t.hash(k), now)->id;
+    }
+    const double rate = lookups / (now_s() - t0);
+    if (rate > plain) plain = rate;
   }
-  const double plain = lookups / (now_s() - t0);
 
   // Batched as the engine runs: hash a batch of 64 packets, then find_batch
   // (slot and flow prefetches pipelined), once with lookups alone and once
@@ -88,8 +95,9 @@ void run(uint32_t flows) {
   constexpr uint32_t kBatch = 64;
   uint64_t h[kBatch];
   Flow* out[kBatch];
-  double batched[2];
-  for (int update = 0; update < 2; ++update) {
+  double batched[2] = {0, 0};
+  for (int rep = 0; rep < 2 * kReps; ++rep) {
+    const int update = rep % 2;
     t0 = now_s();
     for (uint32_t i = 0; i < lookups; i += kBatch) {
       const FlowKey* b = &stream[i & (stream_len - 1)];
@@ -104,7 +112,8 @@ void run(uint32_t flows) {
         for (uint32_t j = 0; j < kBatch; ++j) sum += out[j]->id;
       }
     }
-    batched[update] = lookups / (now_s() - t0);
+    const double rate = lookups / (now_s() - t0);
+    if (rate > batched[update]) batched[update] = rate;
   }
 
   std::printf("%8u flows  insert %6.1f M/s  lookup %5.1f M/s  batched %5.1f M/s  batched+update %5.1f M/s  "

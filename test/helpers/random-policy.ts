@@ -103,7 +103,17 @@ export function arbPolicy(clouds: Cloud[] = ['aws', 'aws-classic', 'alibaba']): 
       .map((s) => {
         const b = policy(cloud).platform({ restrictTcp25: s.restrictTcp25, probeSources: s.probes });
         for (const g of s.groups) b.group(g.id, g.rules, { type: g.type, inner: g.inner });
-        s.ifaces.forEach((i, k) => b.iface(`eni-${k}`, [...new Set([...i.v4, ...i.v6])], i.groups, i.nicType));
+        // An address belongs to one interface (the loader and the native table reject
+        // duplicates): later interfaces lose addresses already taken, and are left out
+        // when none remain.
+        const taken = new Set<string>();
+        let k = 0;
+        for (const i of s.ifaces) {
+          const own = [...new Set([...i.v4, ...i.v6])].filter((a) => !taken.has(a));
+          if (own.length === 0) continue;
+          own.forEach((a) => taken.add(a));
+          b.iface(`eni-${k++}`, own, i.groups, i.nicType);
+        }
         for (const [g, cs] of s.members) b.members(g, cs);
         return b.build();
       });

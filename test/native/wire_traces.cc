@@ -113,7 +113,9 @@ TEST_CASE("test_parse_shared_traces") {
       {"zeek-trunc-ip4.pcap", {1, 1}},               {"zeek-trunc-ip6-ext.pcap", {1, 1}},
   };
   CHECK(traces.size() == want.size());
-  for (const auto& [name, w] : want) {
+  for (const auto& entry : want) {
+    const std::string& name = entry.first;
+    const Want& w = entry.second;
     INFO("trace ", name);
     auto it = traces.find(name);
     CHECK(it != traces.end());
