@@ -5,7 +5,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@ constexpr uint32_t kPcapNano = 0xa1b23c4d;
 constexpr uint32_t kPcapKuznetsov = 0xa1b2cd34;  // "modified" pcap, 24-byte record headers
 constexpr size_t kPcapHeaderLen = 24;
 constexpr size_t kPcapRecordHeaderLen = 16;
+static_assert(kPcapRecordHeaderLen + kMaxCaplen <= kMaxBlockLen);
 
 // A snapshot length some writers under-declare (their records are longer than the header says,
 // and libpcap reads them); below it the header's snaplen is not trusted as a bound.
@@ -39,75 +39,121 @@ bool PcapFile::open(const char* path) {
   path_ = path;
   error_.clear();
   index_ = 0;
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail("%s", std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return fail("%s", std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail("not a regular file");
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return fail("empty file");
-  }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);  // the map keeps the file referenced
-  if (map == MAP_FAILED) return fail("cannot map the file: %s", std::strerror(map_errno));
-  madvise(map, size, MADV_SEQUENTIAL);
-  base_ = static_cast<const uint8_t*>(map);
-  cur_ = base_;
-  end_ = base_ + size;
+  if (open_file(path)) return true;
+  close();  // keeps error_
+  return false;
+}
 
-  if (size < 4) return fail("file of %zu bytes is too short for a pcap or pcapng header", size);
-  const uint32_t magic = load_host32(base_);
+bool PcapFile::open_file(const char* path) {
+  fd_ = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return fail("%s", std::strerror(errno));
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return fail("%s", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail("not a regular file");
+  file_size_ = static_cast<uint64_t>(st.st_size);
+  if (file_size_ == 0) return fail("empty file");
+  posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // deeper readahead; a hint only
+  buf_.reset(new uint8_t[kBufferSize]);
+  window_offset_ = 0;
+  cur_ = end_ = buf_.get();
+
+  if (fill(4) != Fill::Ok) {
+    if (failed()) return false;
+    return fail("file of %llu bytes is too short for a pcap or pcapng header",
+                static_cast<unsigned long long>(file_size_));
+  }
+  const uint32_t magic = load_host32(cur_);
   if (magic == kPcapMicro || magic == kPcapNano || magic == __builtin_bswap32(kPcapMicro) ||
       magic == __builtin_bswap32(kPcapNano))
     return open_pcap(magic);
   if (magic == kPcapngBlockShb) return open_pcapng();
   if (magic == kPcapKuznetsov || magic == __builtin_bswap32(kPcapKuznetsov))
     return fail("unsupported modified (Kuznetsov) pcap format, magic 0x%08x", magic);
-  return fail("not a pcap or pcapng file (magic 0x%02x%02x%02x%02x)", base_[0], base_[1],
-              base_[2], base_[3]);
+  return fail("not a pcap or pcapng file (magic 0x%02x%02x%02x%02x)", cur_[0], cur_[1], cur_[2], cur_[3]);
 }
 
 void PcapFile::close() {
-  if (base_ != nullptr) munmap(const_cast<uint8_t*>(base_), static_cast<size_t>(end_ - base_));
-  base_ = cur_ = end_ = nullptr;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  buf_.reset();
+  cur_ = end_ = nullptr;
+  window_offset_ = file_size_ = 0;
   mode_ = Mode::Done;
   format_ = TraceFormat::None;
+  no_refill_ = false;
   link_type_ = snaplen_ = 0;
   interfaces_.clear();
   last_ts_ns_ = 0;
 }
 
+// Makes `need` (<= kMaxBlockLen) bytes available at cur_: slides what is left of the window to
+// the front of the buffer and reads as much of the file as fits behind it.
+PcapFile::Fill PcapFile::fill(size_t need) {
+  const size_t avail = static_cast<size_t>(end_ - cur_);
+  if (avail >= need) return Fill::Ok;
+  if (file_left() < need) return Fill::Short;
+  if (no_refill_) return Fill::Blocked;
+  uint8_t* buf = buf_.get();
+  std::memmove(buf, cur_, avail);
+  window_offset_ = offset();
+  cur_ = buf;
+  end_ = buf + avail;
+  uint64_t want = file_size_ - window_offset_ - avail;
+  if (want > kBufferSize - avail) want = kBufferSize - avail;
+  while (want > 0) {
+    const ssize_t n = pread(fd_, const_cast<uint8_t*>(end_), want, static_cast<off_t>(window_offset_ + (end_ - buf)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // The size was taken at open(): a file cut short since, or an I/O error.
+      const uint64_t at = window_offset_ + static_cast<uint64_t>(end_ - buf);
+      if (n == 0)
+        fail("file shrank while being read (end at offset %llu, %llu bytes expected)",
+             static_cast<unsigned long long>(at), static_cast<unsigned long long>(file_size_));
+      else
+        fail("read failed at offset %llu: %s", static_cast<unsigned long long>(at), std::strerror(errno));
+      return Fill::Short;
+    }
+    end_ += n;
+    want -= static_cast<uint64_t>(n);
+  }
+  return Fill::Ok;
+}
+
+// Moves past n bytes (n <= file_left()) without reading what is not read yet.
+bool PcapFile::skip(uint64_t n) {
+  const size_t avail = static_cast<size_t>(end_ - cur_);
+  if (n <= avail) {
+    cur_ += n;
+    return true;
+  }
+  window_offset_ = offset() + n;
+  cur_ = end_ = buf_.get();
+  return true;
+}
+
 bool PcapFile::open_pcap(uint32_t magic) {
   format_ = TraceFormat::Pcap;
-  const size_t size = static_cast<size_t>(end_ - base_);
-  if (size < kPcapHeaderLen)
-    return fail("truncated pcap file header (%zu of %zu bytes)", size, kPcapHeaderLen);
+  if (fill(kPcapHeaderLen) != Fill::Ok) {
+    if (failed()) return false;
+    return fail("truncated pcap file header (%llu of %zu bytes)", static_cast<unsigned long long>(file_size_),
+                kPcapHeaderLen);
+  }
   const bool swapped = magic != kPcapMicro && magic != kPcapNano;
   frac_mul_ = (magic == kPcapNano || magic == __builtin_bswap32(kPcapNano)) ? 1 : 1000;
   auto ld16 = [&](size_t off) {
     uint16_t v;
-    std::memcpy(&v, base_ + off, 2);
+    std::memcpy(&v, cur_ + off, 2);
     return swapped ? __builtin_bswap16(v) : v;
   };
   const uint16_t major = ld16(4), minor = ld16(6);
   if (major != 2) return fail("unsupported pcap version %u.%u (only 2.x is known)", major, minor);
-  snaplen_ = detail::bswap32_if(load_host32(base_ + 16), swapped);
-  link_type_ = detail::bswap32_if(load_host32(base_ + 20), swapped) & 0xffff;  // top bits: FCS info
+  snaplen_ = detail::bswap32_if(load_host32(cur_ + 16), swapped);
+  link_type_ = detail::bswap32_if(load_host32(cur_ + 20), swapped) & 0xffff;  // top bits: FCS info
   if (snaplen_ == 0 || snaplen_ > kMaxCaplen)
     max_caplen_ = kMaxCaplen;
   else
     max_caplen_ = snaplen_ < kTrustedSnaplen ? kTrustedSnaplen : snaplen_;
-  cur_ = base_ + kPcapHeaderLen;
+  cur_ += kPcapHeaderLen;
   mode_ = swapped ? Mode::PcapSwapped : Mode::PcapNative;
   return true;
 }
@@ -117,33 +163,50 @@ bool PcapFile::next_slow(Record& r) {
     case Mode::Done:
       return false;
     case Mode::PcapNative:
-      return pcap_record_error();  // the inline step declined this record
     case Mode::PcapSwapped:
-      if (pcap_step<true>(r)) return true;
-      return pcap_record_error();
+      return next_pcap(r);
     case Mode::Pcapng:
       return next_pcapng(r);
   }
   return false;
 }
 
-// Why pcap_step declined the record at cur_: the clean end of the file, or a damaged record.
-bool PcapFile::pcap_record_error() {
+size_t PcapFile::next_batch(Record* out, size_t max) {
+  if (max == 0 || !next(out[0])) return 0;
+  size_t n = 1;
+  no_refill_ = true;  // a refill would move the records already handed out
+  while (n < max && next(out[n])) ++n;
+  no_refill_ = false;
+  return n;
+}
+
+// Classic pcap when the inline step declined: the swapped byte order, a record not wholly in
+// the window (refill), the clean end of the file, or a damaged record.
+bool PcapFile::next_pcap(Record& r) {
   const bool swapped = mode_ == Mode::PcapSwapped;
-  mode_ = Mode::Done;
-  const size_t left = static_cast<size_t>(end_ - cur_);
+  if (swapped && pcap_step<true>(r)) return true;
   const uint64_t off = offset();
-  if (left == 0) return false;
-  if (left < kPcapRecordHeaderLen)
-    return fail_record(off, "truncated record header (%zu of %zu bytes)", left, kPcapRecordHeaderLen);
+  Fill f = fill(kPcapRecordHeaderLen);
+  if (f == Fill::Blocked || failed()) return false;
+  if (f == Fill::Short) {
+    const uint64_t left = file_left();
+    mode_ = Mode::Done;
+    if (left == 0) return false;
+    return fail_record(off, "truncated record header (%llu of %zu bytes)", static_cast<unsigned long long>(left),
+                       kPcapRecordHeaderLen);
+  }
   const uint32_t caplen = detail::bswap32_if(load_host32(cur_ + 8), swapped);
   if (caplen > max_caplen_) {
     if (max_caplen_ == snaplen_) return fail_record(off, "caplen %u exceeds snaplen %u", caplen, snaplen_);
     return fail_record(off, "caplen %u exceeds the limit of %u bytes (file snaplen %u)", caplen, max_caplen_,
                        snaplen_);
   }
-  return fail_record(off, "truncated record data (caplen %u, %zu bytes left in the file)", caplen,
-                     left - kPcapRecordHeaderLen);
+  f = fill(kPcapRecordHeaderLen + caplen);
+  if (f == Fill::Blocked || failed()) return false;
+  if (f == Fill::Short)
+    return fail_record(off, "truncated record data (caplen %u, %llu bytes left in the file)", caplen,
+                       static_cast<unsigned long long>(file_left() - kPcapRecordHeaderLen));
+  return swapped ? pcap_step<true>(r) : pcap_step<false>(r);  // whole in the window now
 }
 
 namespace {

@@ -53,7 +53,6 @@ uint64_t PcapFile::to_ns(uint64_t ts, const Interface& itf) {
 bool PcapFile::open_pcapng() {
   format_ = TraceFormat::Pcapng;
   mode_ = Mode::Pcapng;
-  cur_ = base_;
   // Read the section header and the interface blocks before the first packet, so that
   // link_type() is known right after open().
   walk_pcapng(nullptr);
@@ -62,26 +61,33 @@ bool PcapFile::open_pcapng() {
 
 bool PcapFile::next_pcapng(Record& r) { return walk_pcapng(&r); }
 
-// The three checks every block gets before its body is looked at.
-bool PcapFile::check_block(const char* kind, uint64_t off, uint32_t total, size_t left) {
+// The length checks every block gets before its body is read.
+bool PcapFile::check_length(const char* kind, uint64_t off, uint32_t total, uint64_t left) {
   if (total < kPcapngBlockOverhead || total % 4 != 0)
     return fail_block(kind, off, "block total length %u is not a multiple of 4 of at least %u", total,
                       kPcapngBlockOverhead);
   if (total > left)
-    return fail_block(kind, off, "block total length %u runs past the end of the file (%zu bytes left)", total,
-                      left);
-  const uint32_t trailer = ng32(cur_ + total - 4);
-  if (trailer != total)
-    return fail_block(kind, off, "block total length %u does not match its trailing copy %u", total, trailer);
+    return fail_block(kind, off, "block total length %u runs past the end of the file (%llu bytes left)", total,
+                      static_cast<unsigned long long>(left));
+  return true;
+}
+
+bool PcapFile::check_trailer(const char* kind, uint64_t off, uint32_t total, const uint8_t* trailer) {
+  const uint32_t copy = ng32(trailer);
+  if (copy != total)
+    return fail_block(kind, off, "block total length %u does not match its trailing copy %u", total, copy);
   return true;
 }
 
 bool PcapFile::read_section_header() {
   const uint64_t off = offset();
   const char* kind = "section header block";
-  const size_t left = static_cast<size_t>(end_ - cur_);
+  const uint64_t left = file_left();
   constexpr uint32_t kMinLen = kPcapngBlockOverhead + kPcapngShbBodyLen;
-  if (left < kMinLen) return fail_block(kind, off, "truncated (%zu bytes left, at least %u needed)", left, kMinLen);
+  if (left < kMinLen)
+    return fail_block(kind, off, "truncated (%llu bytes left, at least %u needed)", static_cast<unsigned long long>(left),
+                      kMinLen);
+  if (fill(kMinLen) != Fill::Ok) return false;
   uint32_t bom;
   std::memcpy(&bom, cur_ + 8, 4);
   if (bom == kPcapngByteOrderMagic)
@@ -91,8 +97,12 @@ bool PcapFile::read_section_header() {
   else
     return fail_block(kind, off, "bad byte-order magic %02x%02x%02x%02x", cur_[8], cur_[9], cur_[10], cur_[11]);
   const uint32_t total = ng32(cur_ + 4);
-  if (!check_block(kind, off, total, left)) return false;
+  if (!check_length(kind, off, total, left)) return false;
   if (total < kMinLen) return fail_block(kind, off, "block total length %u is below the minimum %u", total, kMinLen);
+  if (total > kMaxBlockLen)
+    return fail_block(kind, off, "block total length %u exceeds the limit of %u bytes", total, kMaxBlockLen);
+  if (fill(total) != Fill::Ok) return false;
+  if (!check_trailer(kind, off, total, cur_ + total - 4)) return false;
   const uint16_t major = ng16(cur_ + 12), minor = ng16(cur_ + 14);
   if (major != kPcapngMajorVersion)
     return fail_block(kind, off, "unsupported pcapng version %u.%u (only 1.x is known)", major, minor);
@@ -150,14 +160,15 @@ bool PcapFile::read_interface(const uint8_t* body, uint32_t body_len, uint64_t o
 // or on an error. Without r (from open): stops before the first packet block, consuming nothing of it.
 bool PcapFile::walk_pcapng(Record* r) {
   for (;;) {
-    const size_t left = static_cast<size_t>(end_ - cur_);
+    const uint64_t left = file_left();
     if (left == 0) {
       if (r != nullptr) mode_ = Mode::Done;
       return false;
     }
     const uint64_t off = offset();
     if (left < kPcapngBlockOverhead)
-      return fail_block("block", off, "truncated block header (%zu bytes left)", left);
+      return fail_block("block", off, "truncated block header (%llu bytes left)", static_cast<unsigned long long>(left));
+    if (fill(kPcapngBlockOverhead) != Fill::Ok) return false;  // refill deferred, or a read error
     const uint32_t type = ng32(cur_);
     if (type == kPcapngBlockShb) {
       if (!read_section_header()) return false;
@@ -166,7 +177,28 @@ bool PcapFile::walk_pcapng(Record* r) {
     char kind_buf[40];
     const char* kind = block_kind(type, kind_buf, sizeof kind_buf);
     const uint32_t total = ng32(cur_ + 4);
-    if (!check_block(kind, off, total, left)) return false;
+    if (!check_length(kind, off, total, left)) return false;
+    const bool wanted = type == kPcapngBlockEpb || type == kPcapngBlockOpb || type == kPcapngBlockSpb ||
+                        type == kPcapngBlockIdb;
+    if (!wanted) {  // name resolution, statistics, decryption secrets, custom...: not ours
+      if (total > static_cast<size_t>(end_ - cur_) && no_refill_) return false;
+      if (total <= kMaxBlockLen) {
+        if (fill(total) != Fill::Ok) return false;
+        if (!check_trailer(kind, off, total, cur_ + total - 4)) return false;
+        cur_ += total;
+      } else {  // too big to hold: jump to its trailer
+        skip(total - 4);
+        if (fill(4) != Fill::Ok) return false;
+        if (!check_trailer(kind, off, total, cur_)) return false;
+        cur_ += 4;
+      }
+      continue;
+    }
+    if (r == nullptr && type != kPcapngBlockIdb) return false;  // open(): stop before the first packet
+    if (total > kMaxBlockLen)
+      return fail_block(kind, off, "block total length %u exceeds the limit of %u bytes", total, kMaxBlockLen);
+    if (fill(total) != Fill::Ok) return false;
+    if (!check_trailer(kind, off, total, cur_ + total - 4)) return false;
     const uint8_t* body = cur_ + 8;
     const uint32_t body_len = total - kPcapngBlockOverhead;
 
@@ -176,7 +208,6 @@ bool PcapFile::walk_pcapng(Record* r) {
     switch (type) {
       case kPcapngBlockEpb:
       case kPcapngBlockOpb:
-        if (r == nullptr) return false;
         if (body_len < kPcapngEpbBodyLen) return fail_record(off, "%s body of %u bytes is too short", kind, body_len);
         itf_id = type == kPcapngBlockEpb ? ng32(body) : ng16(body);
         ts = (uint64_t{ng32(body + 4)} << 32) | ng32(body + 8);
@@ -192,7 +223,6 @@ bool PcapFile::walk_pcapng(Record* r) {
         last_ts_ns_ = to_ns(ts, interfaces_[itf_id]);
         break;
       case kPcapngBlockSpb: {
-        if (r == nullptr) return false;
         if (body_len < kPcapngSpbBodyLen) return fail_record(off, "%s body of %u bytes is too short", kind, body_len);
         if (interfaces_.empty()) return fail_record(off, "simple packet block before any interface description");
         itf_id = 0;
@@ -206,11 +236,8 @@ bool PcapFile::walk_pcapng(Record* r) {
         data = body + kPcapngSpbBodyLen;
         break;  // no timestamp: the previous record's stands
       }
-      case kPcapngBlockIdb:
+      default:  // kPcapngBlockIdb
         if (!read_interface(body, body_len, off)) return false;
-        cur_ += total;
-        continue;
-      default:  // name resolution, statistics, decryption secrets, custom...: not ours
         cur_ += total;
         continue;
     }

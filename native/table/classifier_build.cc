@@ -11,10 +11,7 @@
 namespace sgfw::table::detail {
 namespace {
 
-#ifndef SGFW_TREE_LEAF
-#define SGFW_TREE_LEAF 8
-#endif
-constexpr uint32_t kLeafSize = SGFW_TREE_LEAF;    // binth: a leaf scan of 8 entries ~ 10 ns
+constexpr uint32_t kLeafSize = 8;    // binth: a leaf scan of 8 entries ~ 10 ns
 constexpr uint32_t kMaxDepth = 48;
 constexpr uint32_t kReplication = 24;  // leaf entries per input entry before we stop cutting
 
@@ -120,10 +117,8 @@ struct Builder {
       auto consider = [&](uint64_t t) {
         uint32_t left = static_cast<uint32_t>(std::lower_bound(los.begin(), los.end(), t) - los.begin());
         uint32_t right = n - static_cast<uint32_t>(std::lower_bound(his.begin(), his.end(), t) - his.begin());
-#ifndef SGFW_COST
-#define SGFW_COST std::max(left, right)
-#endif
-        uint32_t cost = SGFW_COST, sum = left + right;
+        // Tried: + replication (L+R-n) and L+R alone; both built deeper, slower trees here.
+        uint32_t cost = std::max(left, right), sum = left + right;
         if (std::max(left, right) < n && (cost < best_cost || (cost == best_cost && sum < best_sum))) {
           best_cost = cost;
           best_max = std::max(left, right);

@@ -3,7 +3,7 @@
 // providers (src/providers/*); this file reads sgfw's own top-level shape, resolves members,
 // prefix lists and port lists, and runs the cross-checks and quotas.
 import { readFileSync } from 'node:fs';
-import { type Address, type Cidr, type Family, hostCidr } from '../model/cidr.js';
+import { type Address, type Cidr, cidrContainsAddr, type Family, hostCidr } from '../model/cidr.js';
 import {
   type Cloud, CLOUDS, type ConntrackConfig, type GroupType, type Interface, type PlatformConfig, type Policy,
   type PortRange, type Quotas, type SecurityGroup,
@@ -433,6 +433,36 @@ function readQuotas(top: Obj, cloud: Cloud, r: Reader): Quotas {
   return q;
 }
 
+/**
+ * Alibaba 5-tuple rules: a local address (DestCidrIp on ingress, SourceCidrIp on egress) that
+ * holds no address of any interface using the group can never match: warn (lint names it too).
+ */
+function warnUnreachableLocals(interfaces: Interface[], groups: Map<string, SecurityGroup>, r: Reader): void {
+  const byGroup = new Map<string, Address[]>();
+  for (const iface of interfaces) {
+    for (const gid of iface.groupIds) {
+      let list = byGroup.get(gid);
+      if (!list) byGroup.set(gid, (list = []));
+      for (const a of iface.addresses) list.push(a);
+    }
+  }
+  let budget = 1_000_000; // address x rule checks; beyond it, stay quiet rather than slow
+  for (const g of groups.values()) {
+    const addrs = byGroup.get(g.id) ?? [];
+    for (const rule of g.rules) {
+      if (rule.locals === 'any') continue;
+      budget -= addrs.length * rule.locals.length;
+      if (budget < 0) return;
+      if (addrs.length === 0) continue; // the group is on no interface of this host
+      const hit = rule.locals.some((c) => addrs.some((a) => cidrContainsAddr(c, a.family, a.addr)));
+      if (!hit) {
+        const key = rule.direction === 'ingress' ? (rule.locals[0]!.family === 4 ? 'DestCidrIp' : 'Ipv6DestCidrIp') : rule.locals[0]!.family === 4 ? 'SourceCidrIp' : 'Ipv6SourceCidrIp';
+        r.warn(CODES.unused, at(rule.path, key), `${rule.locals.map((c) => c.text).join(', ')} holds no address of the interfaces that use ${g.id}: rule ${rule.id} can never match`);
+      }
+    }
+  }
+}
+
 function build(json: unknown, file: string, r: Reader): Policy | undefined {
   if (!isObj(json)) {
     r.error(CODES.type, '', `${show(json)} is not a JSON object (a policy is {"cloud": ..., "interfaces": [...], "securityGroups": [...]})`);
@@ -490,5 +520,6 @@ function build(json: unknown, file: string, r: Reader): Policy | undefined {
 
   if (!cloud) return undefined;
   checkQuotas(c, interfaces, groups, quotas, r);
+  warnUnreachableLocals(interfaces, groups, r);
   return { cloud, file, interfaces, groups, members, conntrack, platform, quotas };
 }

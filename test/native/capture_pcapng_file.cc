@@ -282,9 +282,9 @@ TEST_CASE("pcapng: every truncation of a valid file is a clean shorter file or a
   }
 }
 
-TEST_CASE("pcapng and pcap: random corruption never reads outside the file") {
+TEST_CASE("pcapng and pcap: random corruption never reads outside the file's bytes") {
   // Deterministic: a fixed seed, so a failure reproduces. read_all() checks every record against
-  // the map bounds; the sanitizer build checks the rest.
+  // the window bounds; the sanitizer build checks the rest.
   TempDir dir;
   const std::string path = dir.file("fuzz");
   std::mt19937 rng(12345);
@@ -308,7 +308,7 @@ TEST_CASE("pcapng and pcap: random corruption never reads outside the file") {
       }
       REQUIRE(write_file(path, b));
       const ReadResult res = read_all(path);
-      CHECK(res.error != "record outside the map");
+      CHECK(res.error != "record outside the window");
       if (res.error.empty()) ++clean; else ++errors;
     }
   }

@@ -241,9 +241,10 @@ inline ReadResult read_all(const std::string& path) {
   }
   Record r;
   while (f.next(r)) {
-    // Every record lies inside the map, whatever the file says.
-    if (r.data < f.map_begin() || r.caplen > f.size() || r.data + r.caplen > f.map_begin() + f.size()) {
-      out.error = "record outside the map";
+    // Every record lies inside the bytes read, whatever the file says.
+    if (r.data < f.window_begin() || r.data > f.window_end() ||
+        r.caplen > static_cast<size_t>(f.window_end() - r.data)) {
+      out.error = "record outside the window";
       return out;
     }
     out.records.push_back({Bytes(r.data, r.data + r.caplen), r.caplen, r.wirelen, r.ts_ns, r.link_type, r.index});

@@ -260,7 +260,7 @@ describe('hostile and huge input', () => {
     const r = parsePolicy(json);
     expect(performance.now() - t0).toBeLessThan(20_000);
     expect(r.diagnostics.map((d) => d.message)).toEqual([
-      '100001 IPv4 inbound rules exceed the quota of 60 per group (quotas.rulesPerGroup; each CIDR and group reference counts one, a prefix list its MaxEntries)',
+      '100000 entries exceed the quota of 60 rules per group (quotas.rulesPerGroup); only the first 60 were checked',
     ]);
   });
 

@@ -149,6 +149,14 @@ describe('alibaba field rules', () => {
     expect([r.peers.map((c) => c.text), r.locals === 'any' ? 'any' : r.locals.map((c) => c.text), r.srcPorts]).toEqual([['0.0.0.0/0'], ['10.0.0.10/32'], 'any']);
   });
 
+  it('a local address outside every interface of the group is warned', () => {
+    const r = parsePolicy(policy([perm({ DestCidrIp: '10.9.9.9' }), perm({ SourceCidrIp: '', Ipv6SourceCidrIp: '::/0', Ipv6DestCidrIp: '2001:db8::10' })]));
+    expect(r.policy).toBeDefined();
+    expect(r.diagnostics).toEqual([
+      { severity: 'warning', code: 'WARN_UNUSED', path: `${P}.DestCidrIp`, message: '10.9.9.9/32 holds no address of the interfaces that use sg-a: rule sg-a:ingress:0 can never match' },
+    ]);
+  });
+
   it('rule id defaults to <SecurityGroupId>:<direction>:<index in Permission>', () => {
     const r = parsePolicy(policy([perm({ SecurityGroupRuleId: 'sgr-x' }), perm({ Direction: 'egress', SourceCidrIp: '', DestCidrIp: '0.0.0.0/0' })]));
     expect(r.policy!.groups.get('sg-a')!.rules.map((x) => x.id)).toEqual(['sgr-x', 'sg-a:egress:1']);

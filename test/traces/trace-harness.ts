@@ -49,11 +49,16 @@ export interface TraceRun extends ReplayOutcome {
 
 /** Replay `trace` under `policyFile` (and swaps), returning the summary and parsed verdicts. */
 export function replay(trace: string, policyFile: string, swaps: { before: number; policy: string }[] = []): TraceRun {
+  return replayFile(tracePath(trace), policyFile, swaps);
+}
+
+/** The same for a trace file anywhere (traces derived from the shared ones in a temp dir). */
+export function replayFile(file: string, policyFile: string, swaps: { before: number; policy: string }[] = []): TraceRun {
   const dir = mkdtempSync(path.join(tmpdir(), 'sgfw-trace-'));
   try {
     const verdictsFile = path.join(dir, 'v.jsonl');
     const out = runReplay({
-      trace: tracePath(trace),
+      trace: file,
       policy: policy(policyFile),
       swaps: swaps.map((s) => ({ before: s.before, policy: policy(s.policy) })),
       verdicts: verdictsFile,
@@ -109,4 +114,36 @@ export function nonZero(o: Record<string, number>): Record<string, number> {
 /** Packets counted for one rule id in the summary (0 when absent). */
 export function rulePackets(run: ReplayOutcome, id: string): number {
   return run.summary.rules.find((r) => r.rule === id)?.packets ?? 0;
+}
+
+/** One record of a classic pcap file, as read by readPcap. */
+export interface PcapRecordRead {
+  tsSec: number;
+  tsFrac: number;
+  origLen: number;
+  data: Uint8Array;
+}
+
+/**
+ * Minimal classic-pcap reader (either byte order, us or ns magic), independent of sgfw's own
+ * reader so that output files are checked by a second implementation.
+ */
+export function readPcap(file: string): { linkType: number; nanos: boolean; records: PcapRecordRead[] } {
+  const b = readFileSync(file);
+  if (b.length < 24) throw new Error(`${file}: shorter than a pcap header`);
+  const magicLe = b.readUInt32LE(0);
+  const le = magicLe === 0xa1b2c3d4 || magicLe === 0xa1b23c4d;
+  const magic = le ? magicLe : b.readUInt32BE(0);
+  if (magic !== 0xa1b2c3d4 && magic !== 0xa1b23c4d) throw new Error(`${file}: not a classic pcap file`);
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const records: PcapRecordRead[] = [];
+  let o = 24;
+  while (o < b.length) {
+    if (o + 16 > b.length) throw new Error(`${file}: truncated record header at ${o}`);
+    const incl = u32(o + 8);
+    if (o + 16 + incl > b.length) throw new Error(`${file}: truncated record at ${o}`);
+    records.push({ tsSec: u32(o), tsFrac: u32(o + 4), origLen: u32(o + 12), data: b.subarray(o + 16, o + 16 + incl) });
+    o += 16 + incl;
+  }
+  return { linkType: u32(20), nanos: magic === 0xa1b23c4d, records };
 }
