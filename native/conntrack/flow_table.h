@@ -73,7 +73,7 @@ class FlowTable {
   // find() over a batch, software-pipelined so that the slot and flow cache
   // misses of several packets overlap (prefetch, prefetch_flow and find run
   // kPipeDistance packets apart). out[i] = find(keys[i], hashes[i], now_ns).
-  static constexpr uint32_t kPipeDistance = 24;
+  static constexpr uint32_t kPipeDistance = 16;
   void find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t n, uint64_t now_ns,
                   Flow** out);
 
