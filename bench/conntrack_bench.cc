@@ -1,6 +1,6 @@
 // Conntrack micro-benchmark: inserts/s, hit lookups/s (plain and batched with
 // prefetch) and bytes per flow at 10K, 100K and 1M flows, one core.
-//   g++ -std=c++20 -O2 -march=native -fno-exceptions -Inative bench/conntrack_bench.cc \
+//   g++ -std=c++20 -O2 -march=native -fno-exceptions -Inative bench/conntrack_bench.cc
 //       native/conntrack/*.cc -o /tmp/conntrack-bench && /tmp/conntrack-bench [flows...]
 #include <ctime>
 #include <cstdio>

@@ -120,15 +120,14 @@ PcapFile::Fill PcapFile::fill(size_t need) {
 }
 
 // Moves past n bytes (n <= file_left()) without reading what is not read yet.
-bool PcapFile::skip(uint64_t n) {
+void PcapFile::skip(uint64_t n) {
   const size_t avail = static_cast<size_t>(end_ - cur_);
   if (n <= avail) {
     cur_ += n;
-    return true;
+    return;
   }
   window_offset_ = offset() + n;
   cur_ = end_ = buf_.get();
-  return true;
 }
 
 bool PcapFile::open_pcap(uint32_t magic) {

@@ -123,6 +123,42 @@ describe.skipIf(skip)('sv-dns-udp-icmp-portunreach.pcap: Alibaba DNS server, por
     expect(rulePackets(run, 'sgr-dns-lan-drop')).toBe(0);
     expect(rulePackets(run, 'sgr-icmp-lan-drop')).toBe(0);
   });
+
+  it('reload removing the Accept exposes the priority 2 Drop: the flow is cut at the next packet', () => {
+    // Spec 3: a flow is cut when its original-direction tuple now first-matches an explicit Drop.
+    const D = 'eni-dns-srv';
+    const run = replay('sv-dns-udp-icmp-portunreach.pcap', 'alibaba-dns-server.json', [
+      { before: 3, policy: 'alibaba-dns-server-noaccept.json' },
+    ]);
+    expectVerdicts(run, [
+      [0, 'accept', 'rule', D, 'ingress', 'sgr-dns-client', 'query: priority 1 Accept (old table)'],
+      [1, 'accept', 'established', D, 'ingress', null, 'retransmission'],
+      [2, 'accept', 'established', D, 'ingress', null, 'retransmission'],
+      [3, 'drop', 'rule', D, 'egress', 'sgr-dns-lan-drop', 'first packet after the reload (a reply): original tuple .31:58186 -> .10:53 now first-matches Drop udp 53 from the /24: cut'],
+      [4, 'accept', 'default', D, 'egress', 'default:egress:accept', 'flow gone: the reply meets the egress rules, the basic group\'s hidden outbound allow; new flow from .10:53'],
+      [5, 'accept', 'established', D, 'egress', null, 'same tuple: the flow opened by packet 4'],
+      [6, 'accept', 'related', D, 'ingress', null, 'port unreachable quoting .10:53 -> .31:58186: the flow of packet 4 is tracked, related'],
+    ]);
+    expect(run.summary.exceptions.ruleChangeCuts).toBe(1);
+  });
+
+  it('reload removing both udp rules: the hidden default drop does not cut the flow', () => {
+    // Only an explicit Drop rule cuts (spec 3); the group's default ingress drop does not.
+    const D = 'eni-dns-srv';
+    const run = replay('sv-dns-udp-icmp-portunreach.pcap', 'alibaba-dns-server.json', [
+      { before: 3, policy: 'alibaba-dns-server-empty.json' },
+    ]);
+    expectVerdicts(run, [
+      [0, 'accept', 'rule', D, 'ingress', 'sgr-dns-client', 'query: priority 1 Accept (old table)'],
+      [1, 'accept', 'established', D, 'ingress', null, 'retransmission'],
+      [2, 'accept', 'established', D, 'ingress', null, 'retransmission'],
+      [3, 'accept', 'established', D, 'egress', null, 'reply after the reload: no explicit Drop matches the original tuple, the flow stands'],
+      [4, 'accept', 'established', D, 'egress', null, 'reply'],
+      [5, 'accept', 'established', D, 'egress', null, 'reply'],
+      [6, 'accept', 'related', D, 'ingress', null, 'port unreachable quoting the reply: related'],
+    ]);
+    expect(run.summary.exceptions.ruleChangeCuts).toBe(0);
+  });
 });
 
 describe.skipIf(skip)('zeek-icmp6-toobig.pcap: ICMPv6 packet too big', () => {
@@ -146,7 +182,7 @@ describe.skipIf(skip)('zeek-icmp6-toobig.pcap: ICMPv6 packet too big', () => {
     // The quoted bytes are a whole IPv6 UDP packet (40 + 12 bytes): replay it as the packet
     // eni-ll sent, 1 ms before the original error.
     const src = readPcap(tracePath('zeek-icmp6-toobig.pcap'));
-    const ptb = src.records[0];
+    const ptb = src.records[0]!;
     const quoted = ptb.data.subarray(14 + 40 + 8);
     expect(quoted.length).toBe(52);
     const udp = new Uint8Array(14 + quoted.length);

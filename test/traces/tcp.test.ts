@@ -31,6 +31,11 @@ describe.skipIf(skip)('sv-tcp-session-equivalence.pcap: AWS tracked flow, no egr
     expect(run.summary.conntrack.created).toBe(1);
     expect(rulePackets(run, 'sg-srv:ingress:0')).toBe(1);
     expect(rulePackets(run, 'default:egress:drop')).toBe(0);
+    // Per interface and direction: 6 client packets in, 4 server packets out, nothing dropped.
+    const c = run.summary.interfaces.find((x) => x.interface === S);
+    expect(c?.ingress.accepted.packets).toBe(6);
+    expect(c?.egress.accepted.packets).toBe(4);
+    expect((c?.ingress.dropped.packets ?? 0) + (c?.egress.dropped.packets ?? 0)).toBe(0);
   });
 
   it('swap before packet 5 removes the tcp 12345 rule: the tracked flow survives (AWS)', () => {
