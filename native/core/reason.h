@@ -41,7 +41,8 @@ enum class MalformedSub : uint8_t {
   Tcp,           // TCP header truncated or data offset < 5 / beyond the packet
   Udp,           // UDP header truncated or length field inconsistent
   Icmp,          // ICMP/ICMPv6 header truncated
-  TinyFragment,  // first fragment too short to hold the transport header (RFC 1858)
+  TinyFragment,  // RFC 1858: a first fragment too short to hold the transport header, or a
+                 // TCP fragment at offset 8 bytes, which could only serve to overwrite the flags
   Fragment,      // fragment offset/length inconsistent (overflow past 65535)
 };
 inline constexpr int kMalformedSubCount = 11;
@@ -54,7 +55,7 @@ inline constexpr const char* kMalformedSubNames[kMalformedSubCount] = {
 enum class InvalidSub : uint8_t {
   None = 0,
   TcpFlags,      // impossible flag combination (SYN+FIN, SYN+RST, no flags, ...)
-  TcpState,      // flags not acceptable in the flow's state (e.g. SYN/ACK with no SYN seen)
+  TcpState,      // flags not acceptable in the flow's state (e.g. a SYN/ACK in the original direction)
 };
 inline constexpr int kInvalidSubCount = 3;
 inline constexpr const char* kInvalidSubNames[kInvalidSubCount] = {"none", "tcp-flags", "tcp-state"};

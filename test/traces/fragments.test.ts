@@ -22,15 +22,15 @@ describe.skipIf(skip)('sv-ipv4frags-icmp.pcap: AWS, fragmented echo request', ()
 });
 
 describe.skipIf(skip)('sv-rawip-frag-tcp-syn.pcap: Alibaba, raw IPv4, tiny first fragment', () => {
-  it('drops the 8-byte first fragment as malformed and the others as fragment', () => {
+  it('drops the 8-byte first fragment and the offset-8 TCP fragment as malformed, the last as fragment', () => {
     // eni-b = 2.2.2.2: Accept tcp 8080 from 1.1.1.1/32, which the SYN would match whole.
     const run = replay('sv-rawip-frag-tcp-syn.pcap', 'alibaba-rawip-frag.json');
     expectVerdicts(run, [
       [0, 'drop', 'malformed', null, null, null, 'first fragment carries 8 bytes of TCP (ports, seq; no flags): tiny fragment, RFC 1858'],
-      [1, 'drop', 'fragment', 'eni-b', 'ingress', null, 'offset 8: its first fragment was never accepted nor recorded'],
+      [1, 'drop', 'malformed', null, null, null, 'TCP fragment at offset 8 bytes would overwrite the flags: RFC 1858 section 3.2'],
       [2, 'drop', 'fragment', 'eni-b', 'ingress', null, 'offset 16, last fragment: same'],
     ]);
-    expect(nonZero(run.summary.malformed)).toEqual({ 'tiny-fragment': 1 });
+    expect(nonZero(run.summary.malformed)).toEqual({ 'tiny-fragment': 2 });
     expect(rulePackets(run, 'sgr-b-8080')).toBe(0);
   });
 });
