@@ -208,7 +208,13 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
                           ": link type changes mid-trace; --write-accepted/--write-dropped write one link type");
       }
       capture::PcapWriter& w = d.verdict == Verdict::Accept ? o.accepted : o.dropped;
-      if (w.is_open()) w.write(r);
+      if (w.is_open() && !w.write(r)) {
+        // The writer has removed its temporary file: fail the whole run, leave nothing behind.
+        std::string e = w.error();
+        o.abort_all();
+        out.error = e;
+        return;
+      }
     }
     if ((opts.flow_summary || o.flow_log.is_open()) && meta.kind == FrameKind::Ip && d.iface >= 0) {
       const conntrack::FlowKey k = conntrack::make_flow_key(meta.tuple, static_cast<uint16_t>(d.iface), d.dir);
