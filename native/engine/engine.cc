@@ -85,7 +85,9 @@ bool Engine::set_table(std::shared_ptr<const MatchTable> t, uint32_t generation,
   for (int i = 0; i < table::kTimeoutSlotCount; i++) timeouts.seconds[i] = ct.timeouts[i];
 
   if (!current_.table) {
-    if (!flows_.init(ct.max_flows, opts_.hash_seed)) {
+    const uint32_t shards = opts_.shards ? opts_.shards : 1;
+    const uint32_t max_flows = (ct.max_flows + shards - 1) / shards;
+    if (!flows_.init(max_flows ? max_flows : 1, opts_.hash_seed)) {
       if (error) *error = "cannot allocate the flow table for conntrack.maxFlows " + std::to_string(ct.max_flows);
       return false;
     }

@@ -22,6 +22,9 @@ enum class OnConntrackFull : uint8_t { Drop = 0, Bypass = 1 };
 struct EngineOptions {
   OnConntrackFull on_conntrack_full = OnConntrackFull::Drop;
   uint64_t hash_seed = 0;
+  // Live modes run one engine per worker, each with a shard of the flow table: the
+  // policy's conntrack.maxFlows is split evenly between them.
+  uint32_t shards = 1;
 };
 
 // A table generation with the counters that are indexed by its rule and interface numbers.
@@ -58,6 +61,9 @@ class Engine {
   const TableState& current() const { return current_; }
   // Earlier generations, kept for their counters.
   const std::vector<TableState>& retired() const { return retired_; }
+  // CONTROL: hand the earlier generations over (live workers fold them into totals so that
+  // many reloads do not keep many tables alive).
+  std::vector<TableState> take_retired() { return std::move(retired_); }
 
  private:
   Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns);

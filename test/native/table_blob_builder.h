@@ -197,9 +197,9 @@ inline std::vector<uint8_t> build_blob(const BlobSpec& s) {
     put8(b, at, rule::kReason, s.rules[r].reason);
     put8(b, at, rule::kAction, s.rules[r].action);
   }
-  put32(b, off_ct, conntrack::kMaxFlows, s.max_flows);
-  for (int t = 0; t < kTimeoutSlotCount; t++) put32(b, off_ct + conntrack::kTimeouts.off + 4 * t, table::Field{0, 4}, s.timeouts[t]);
-  put32(b, off_ct, conntrack::kMaxFragments, s.max_fragments);
+  put32(b, off_ct, table::conntrack::kMaxFlows, s.max_flows);
+  for (int t = 0; t < kTimeoutSlotCount; t++) put32(b, off_ct + table::conntrack::kTimeouts.off + 4 * t, table::Field{0, 4}, s.timeouts[t]);
+  put32(b, off_ct, table::conntrack::kMaxFragments, s.max_fragments);
   std::memcpy(b.data() + off_str, strings.data(), strings.size());
   fix_crc(b);
   return b;

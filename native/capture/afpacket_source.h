@@ -1,0 +1,127 @@
+// AfPacketInline: `sgfw run --inline OUTSIDE:INSIDE`. A transparent two-port bridge in
+// userspace: TPACKET_V2 receive rings on both interfaces, the engine's verdict per frame, and
+// accepted frames sent out of the other interface with batched sendmmsg().
+//
+// Choices, measured on this machine (../shared/notes/af-packet-inline.md):
+// - TPACKET_V2, not V3: V3 hands frames over per block, which adds 1-2 ms of round trip when
+//   idle (its block timeout); V2 adds about 0.15 ms and still batches under load.
+// - Transmit with sendmmsg on a separate socket per port, bound with protocol 0 (it never
+//   receives, and the kernel parses the ethertype of every frame sent, VLAN tags included), not a
+//   TX ring: sendmmsg was the faster of the two for TCP, the case that matters for a firewall,
+//   needs no second ring of pinned memory, and reports every failing frame with its errno.
+// - PACKET_VNET_HDR (Auto: on): with offloads on (every veth, every NIC with GRO), frames arrive
+//   as 64 KiB GSO/GRO super-frames or with the checksum left to the NIC (TP_STATUS_CSUMNOTREADY).
+//   Forwarded without their virtio-net header they fail with EMSGSIZE or arrive with bad
+//   checksums: TCP never completes a handshake. With it, the header travels with the frame and
+//   the egress kernel segments and checksums in software where the NIC cannot. Slots are then
+//   64 KiB; Off gives slots that fit the MTU, for interfaces with every offload turned off.
+// - No PACKET_QDISC_BYPASS by default: with it a super-frame the egress cannot segment in
+//   hardware is dropped silently (ENOBUFS) instead of being segmented; no gain on veth.
+// - PACKET_IGNORE_OUTGOING on the receive sockets: frames this source (or the host) transmits on
+//   a port are not looped back into that port's ring.
+// - VLAN: the kernel takes the 802.1Q tag out of the frame into tp_vlan_tci before any packet
+//   socket sees it. It is put back in place in the ring slot (the slot has headroom before the
+//   frame): the engine parses the frame as it was on the wire, the same bytes go out, and no
+//   copy of the frame is made.
+// - Fanout (fanout_group G != 0): each worker opens its own source; all join group G on OUTSIDE
+//   and G+1 on INSIDE with PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG. The kernel picks the
+//   member as reciprocal_scale(__skb_get_hash_symmetric(skb), members): the flow dissector's
+//   symmetric hash orders the two addresses and the two ports before hashing (with one boot-wide
+//   secret), so A->B and B->A give the same hash; with the same member count and join order in
+//   both groups, member i of G and of G+1 are the same worker, and a flow's two directions meet
+//   the same worker and its conntrack shard (checked by test/native/afpacket_fanout.cc). Open the
+//   workers' sources one after another, never in parallel, so the join orders match.
+//   DEFRAG reassembles IPv4 fragments before hashing, so the ring holds the whole datagram;
+//   when it no longer fits the egress MTU it is fragmented again here (RFC 791, as a router).
+//
+// Counters are per ingress port: of the frames received on port p, how many were forwarded out
+// of the other port, dropped by verdict, or failed to go out (tx_errors: EMSGSIZE, ENOBUFS, a
+// frame longer than the ring slot). kernel_drops is the ring's PACKET_STATISTICS, accumulated.
+//
+// Threading: one worker thread owns one source. stats() may be called from that thread only.
+#pragma once
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "capture/packet_source.h"
+
+namespace sgfw::capture {
+
+struct AfPacketConfig {
+  std::string outside, inside;
+  uint16_t fanout_group = 0;  // 0: none; else G on outside and G+1 on inside (G <= 65534)
+  uint32_t ring_frames = 4096;  // slots per ring, rounded up to whole 1 MiB blocks, at most 64 MiB
+  uint32_t frame_size = 0;      // 0: 64 KiB super-frames with the vnet header, else fits the MTU
+  enum VnetHdr { Auto, On, Off } vnet_hdr = Auto;  // Auto: On (offloads are on by default)
+  bool qdisc_bypass = false;
+};
+
+// What AfPacketInline knows beyond PortStats, per ingress port.
+struct AfPacketPortExtra {
+  uint64_t oversize = 0;        // longer than the ring slot: dropped (also in tx_errors)
+  uint64_t refragmented = 0;    // reassembled datagrams (fanout DEFRAG) split again on send
+  uint64_t csum_not_ready = 0;  // checksum left to hardware while the vnet header is off
+  uint64_t vlan_tagged = 0;     // frames whose tag was put back from tp_vlan_tci
+  uint64_t poll_errors = 0;     // socket errors seen by poll (ENETDOWN when a port goes down)
+};
+
+class AfPacketInline final : public PacketSource {
+ public:
+  static constexpr int kMaxBatch = 256;  // receive() never returns more frames than this
+
+  AfPacketInline();
+  ~AfPacketInline() override;
+  AfPacketInline(const AfPacketInline&) = delete;
+  AfPacketInline& operator=(const AfPacketInline&) = delete;
+
+  // Control path: opens, binds and maps both ports. On failure error() names the interface, the
+  // step, the errno text and the fix, and nothing stays open.
+  bool open(const AfPacketConfig& config);
+  void close();
+  bool is_open() const { return open_; }
+
+  int receive(Frame* frames, int max, int timeout_ms) override;
+  void complete(const Frame* frames, const uint8_t* accept, int n) override;
+  void stats(SourceStats& out) override;
+  const std::string& error() const override { return error_; }
+
+  // What open() settled on.
+  bool vnet_hdr() const { return vnet_len_ != 0; }
+  uint32_t frame_size(int port) const;
+  uint32_t ring_frames(int port) const;
+  uint32_t mtu(int port) const;
+  const AfPacketPortExtra& extra(int port) const;
+
+ private:
+  struct Port;
+  struct Pending {
+    uint8_t* slot;     // ring slot, released after complete()
+    uint8_t* data;     // frame start (after any reinserted tag)
+    uint32_t len;
+    uint8_t port;
+  };
+  struct TxBatch;
+
+  bool open_port(int i, const std::string& ifname, const AfPacketConfig& c);
+  int take(int port, Frame* out, int max);
+  void release(uint8_t* slot);
+  void flush(int egress);
+  void send_one_fragmented(int ingress, const Pending& p);
+
+  std::unique_ptr<Port[]> ports_;
+  std::unique_ptr<Pending[]> pending_;
+  std::unique_ptr<TxBatch[]> tx_;
+  std::unique_ptr<uint8_t[]> scratch_;  // one IPv4 fragment at a time
+  int npending_ = 0;
+  int next_first_ = 0;  // port served first by the next receive(): fairness
+  uint32_t vnet_len_ = 0;
+  bool open_ = false;
+  std::string error_;
+};
+
+}  // namespace sgfw::capture

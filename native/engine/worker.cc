@@ -1,0 +1,125 @@
+#include "engine/worker.h"
+
+#include <chrono>
+#include <thread>
+
+namespace sgfw::engine {
+namespace {
+
+uint64_t realtime_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void add(PacketCounters& a, const PacketCounters& b) {
+  a.packets += b.packets;
+  a.bytes += b.bytes;
+}
+
+void add(InterfaceCounters& a, const InterfaceCounters& b) {
+  for (int d = 0; d < 2; d++) {
+    add(a.accepted[d], b.accepted[d]);
+    add(a.dropped[d], b.dropped[d]);
+  }
+}
+
+// Adds a generation's per-rule and per-interface counters into totals keyed by id.
+void fold(const TableState& ts, std::map<std::string, PacketCounters>& rules,
+          std::map<std::string, InterfaceCounters>& ifaces) {
+  const table::MatchTable& t = *ts.table;
+  for (uint32_t r = 0; r < t.rule_count() && r < ts.rules.size(); r++) add(rules[std::string(t.rule_id(r))], ts.rules[r]);
+  for (uint32_t i = 0; i < t.interface_count() && i < ts.interfaces.size(); i++)
+    add(ifaces[std::string(t.interface_name(i))], ts.interfaces[i]);
+}
+
+}  // namespace
+
+Worker::Worker(std::unique_ptr<capture::PacketSource> src, const TableSlot& slot, const WorkerConfig& cfg)
+    : src_(std::move(src)), slot_(slot), cfg_(cfg), engine_(cfg.engine) {
+  if (cfg_.batch < 1) cfg_.batch = 1;
+}
+
+void Worker::adopt_table() {
+  uint32_t gen = 0;
+  std::shared_ptr<const table::MatchTable> t = slot_.get(&gen);
+  if (!t || gen == generation_) return;
+  std::string err;
+  if (!engine_.set_table(std::move(t), gen, &err)) {
+    error_ = err;
+    failed_.store(true, std::memory_order_release);
+    return;
+  }
+  generation_ = gen;
+  fold_retired();
+}
+
+void Worker::fold_retired() {
+  for (const TableState& ts : engine_.take_retired()) fold(ts, rule_totals_, iface_totals_);
+}
+
+void Worker::publish_snapshot() {
+  const uint64_t req = requested_.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> g(snap_mu_);
+  snap_.generation = generation_;
+  snap_.counters = engine_.counters();
+  snap_.conntrack = engine_.flows().counters();
+  snap_.conntrack_max = engine_.flows().capacity();
+  snap_.fragments = engine_.frags().counters();
+  src_->stats(snap_.source);
+  snap_.unjudged = unjudged_;
+  snap_.audit_would_drop = audit_would_drop_;
+  snap_.rules = rule_totals_;
+  snap_.interfaces = iface_totals_;
+  if (engine_.has_table()) fold(engine_.current(), snap_.rules, snap_.interfaces);
+  published_seq_.store(req, std::memory_order_release);
+}
+
+void Worker::run(const std::atomic<bool>& stop) {
+  std::vector<capture::Frame> frames(static_cast<size_t>(cfg_.batch));
+  std::vector<uint8_t> accept(static_cast<size_t>(cfg_.batch));
+  PacketMeta meta;
+  const uint8_t pass_unjudged = cfg_.on_error == OnError::Open ? 1 : 0;
+  while (!stop.load(std::memory_order_relaxed) && !failed_.load(std::memory_order_relaxed)) {
+    if (slot_.generation() != generation_) adopt_table();
+    const int n = src_->receive(frames.data(), cfg_.batch, cfg_.timeout_ms);
+    if (n < 0) {
+      error_ = src_->error();
+      failed_.store(true, std::memory_order_release);
+      break;
+    }
+    uint64_t now = 0;
+    for (int i = 0; i < n; i++) {
+      const capture::Frame& f = frames[static_cast<size_t>(i)];
+      if (!engine_.has_table()) {
+        unjudged_++;
+        accept[static_cast<size_t>(i)] = pass_unjudged;
+        continue;
+      }
+      const Decision d = engine_.judge(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type),
+                                       f.ts_ns, meta);
+      uint8_t ok = d.verdict == Verdict::Accept ? 1 : 0;
+      if (!ok && cfg_.audit) {
+        audit_would_drop_++;
+        ok = 1;
+      }
+      accept[static_cast<size_t>(i)] = ok;
+      now = f.ts_ns;
+    }
+    if (n > 0) src_->complete(frames.data(), accept.data(), n);
+    engine_.expire(now ? now : realtime_ns(), 256);
+    if (requested_.load(std::memory_order_relaxed) != published_seq_.load(std::memory_order_relaxed))
+      publish_snapshot();
+  }
+  publish_snapshot();
+}
+
+WorkerSnapshot Worker::snapshot(int wait_ms) {
+  const uint64_t want = requested_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  for (int waited = 0; waited < wait_ms && published_seq_.load(std::memory_order_acquire) < want; waited++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::lock_guard<std::mutex> g(snap_mu_);
+  return snap_;
+}
+
+}  // namespace sgfw::engine
