@@ -39,6 +39,7 @@ struct RingGeometry {
   uint32_t block_size = 0;
   uint32_t block_nr = 0;
   uint32_t frame_nr = 0;
+  uint32_t per_block = 0;  // frames never straddle blocks: slot i is at block i / per_block
 };
 
 // False when frame_size is unusable (not a multiple of 16, under kMinFrameSize or over a block).
@@ -53,6 +54,7 @@ inline bool ring_geometry(uint32_t want_frames, uint32_t frame_size, RingGeometr
   g.block_size = kBlockSize;
   g.block_nr = static_cast<uint32_t>(blocks);
   g.frame_nr = g.block_nr * per_block;
+  g.per_block = per_block;
   return true;
 }
 

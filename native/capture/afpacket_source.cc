@@ -226,7 +226,9 @@ int AfPacketInline::take(int port, Frame* out, int max) {
   Port& p = ports_[port];
   int n = 0;
   while (n < max && npending_ < kMaxBatch) {
-    uint8_t* slot = p.ring + size_t{p.head} * p.geo.frame_size;
+    // Frames never straddle blocks: a block may end with unused bytes.
+    uint8_t* slot = p.ring + size_t{p.head / p.geo.per_block} * p.geo.block_size +
+                    size_t{p.head % p.geo.per_block} * p.geo.frame_size;
     auto* h = reinterpret_cast<tpacket2_hdr*>(slot);
     const uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if (!(status & TP_STATUS_USER)) break;

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "napi/describe_format.h"
+#include "napi/live_wrap.h"
 #include "napi/replay_wrap.h"
 #include "napi/table_wrap.h"
 
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describeFormat", Napi::Function::New(env, sgfw::napi::JsDescribeFormat));
   exports.Set("replay", Napi::Function::New(env, sgfw::napi::JsReplay));
   exports.Set("Table", sgfw::napi::TableWrap::Define(env));
+  exports.Set("Live", sgfw::napi::LiveWrap::Define(env));
   return exports;
 }
 

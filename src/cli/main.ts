@@ -13,6 +13,10 @@ usage:
   sgfw replay  [--policy P TRACE] [--verdicts F.jsonl] [--swap N:P2]... [--write-accepted F.pcap]
                [--write-dropped F.pcap] [--flow-log F] [--json] [--diff NEW.json]
                (no policy and trace: the embedded demo)
+  sgfw monitor --policy P --interface IFACE [--bpf FILTER] [--metrics HOST:PORT] [--watch]
+  sgfw run     --policy P --inline OUTSIDE:INSIDE [--workers N] [--audit] [--on-error open|closed]
+               [--on-conntrack-full drop|bypass] [--metrics HOST:PORT] [--watch] [--status-file F]
+  sgfw status  --status-file F
 
 Exit status: 0 ok, 2 bad input (usage, policy, trace), 1 internal failure.
 See README.md for the policy format and every option.`;
@@ -23,6 +27,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check.js')).runCheck,
   explain: async () => (await import('./explain.js')).runExplain,
   replay: async () => (await import('./replay.js')).runReplayCommand,
+  monitor: async () => (await import('./live.js')).runMonitor,
+  run: async () => (await import('./live.js')).runRun,
+  status: async () => (await import('./live.js')).runStatus,
 };
 
 function version(): string {

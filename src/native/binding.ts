@@ -89,11 +89,70 @@ export interface NativeTable {
   findInterface(family: number, addr: Uint8Array): number;
 }
 
+export interface NativeLiveOptions {
+  mode: 'monitor' | 'inline' | 'host';
+  interface?: string;
+  outside?: string;
+  inside?: string;
+  queue?: number;
+  fanoutGroup?: number;
+  vnetHdr?: boolean;
+  bpf?: string;
+  workers?: number;
+  audit?: boolean;
+  onError?: 'open' | 'closed';
+  onConntrackFull?: 'drop' | 'bypass';
+  hashSeed?: number;
+  batch?: number;
+  timeoutMs?: number;
+}
+
+export interface NativePortCounters {
+  received: number;
+  kernelDrops: number;
+  forwarded: number;
+  txErrors: number;
+  dropped: number;
+}
+
+export interface NativeLiveCounters {
+  generation: number;
+  packets: number;
+  bytes: number;
+  accepted: number;
+  dropped: number;
+  reasons: Record<string, number>;
+  malformed: Record<string, number>;
+  invalid: Record<string, number>;
+  exceptions: {
+    conntrackBypass: number; ruleChangeCuts: number; flowsFlushed: number; tableSwaps: number;
+    unjudged: number; auditWouldDrop: number;
+  };
+  conntrack: { entries: number; max: number; created: number; expired: number; evicted: number; full: number };
+  ports: NativePortCounters[];
+  rules: { rule: string; packets: number; bytes: number }[];
+  interfaces: NativeReplayResult['interfaces'];
+}
+
+/** The live data plane: workers with their packet sources, fed tables by the controller. */
+export interface NativeLive {
+  /** Validate and publish a table; returns its generation. Throws ERR_TABLE_* on a bad blob. */
+  loadTable(blob: Uint8Array): number;
+  start(): void;
+  stop(): void;
+  /** Summed over workers; waits up to waitMs (default 200) for fresh counters. */
+  counters(waitMs?: number): NativeLiveCounters;
+  /** The first failed worker's error, or null. */
+  failure(): string | null;
+}
+
 export interface NativeBinding {
   describeFormat(): NativeFormat;
   /** Judge a trace; throws an Error with code ERR_INPUT_TRACE, ERR_TABLE_* or ERR_INTERNAL. */
   replay(opts: NativeReplayOptions): NativeReplayResult;
   Table: new (blob: Uint8Array, classifier?: 'auto' | 'linear' | 'tree') => NativeTable;
+  /** Opens every worker's packet source; throws ERR_INPUT_SOURCE naming what failed. */
+  Live: new (opts: NativeLiveOptions) => NativeLive;
 }
 
 let cached: NativeBinding | undefined;

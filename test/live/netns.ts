@@ -3,7 +3,7 @@
 // afterwards, also when a test fails or the process is interrupted.
 //
 // Safety (hard rules of the live tests):
-// - every namespace is created here and named `sgfw-<pid>-<n>-<host>`; veths are created inside
+// - every namespace is created here and named `sgfw-<pid>-<id>-<host>`; veths are created inside
 //   them (`ip -n NS link add ... peer ... netns OTHER`), never in the host's namespace;
 // - addresses only from 198.18.0.0/15 and 2001:db8::/32: anything else is refused;
 // - every command has a timeout, every wait a deadline;
@@ -289,7 +289,7 @@ export class Topology {
   private readonly children = new Set<ChildProcess>();
   private destroyed = false;
 
-  private constructor(spec: TopologySpec, id: number) {
+  private constructor(spec: TopologySpec, id: string) {
     this.name = spec.name;
     this.spec = spec;
     for (const h of spec.hosts) this.hosts.set(h, { ns: `${NS_PREFIX}${id}-${h}`, addrs: [] });
@@ -305,7 +305,8 @@ export class Topology {
     const avail = await canUseNamespaces();
     if (!avail.ok) throw new Error(`network namespaces unavailable: ${avail.reason}`);
     installExitHandlers();
-    const topo = new Topology(spec, topologyCounter++);
+    // Counter plus a time tag: unique even if this module is loaded twice in one process.
+    const topo = new Topology(spec, `${(Date.now() % 46656).toString(36)}${topologyCounter++}`);
     live.add(topo);
     try {
       await topo.build();

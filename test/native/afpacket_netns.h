@@ -13,6 +13,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -269,7 +272,7 @@ inline PingResult ping(const std::string& ns, const char* dst, int count, int wa
       inet_pton(AF_INET, dst, &a->sin_addr);
       sl = sizeof *a;
     }
-    const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
     if (fd < 0) return;
     const uint16_t id = static_cast<uint16_t>(getpid() ^ 0x5a5a);
     double total = 0;
@@ -317,6 +320,122 @@ inline PingResult ping(const std::string& ns, const char* dst, int count, int wa
     ::close(fd);
   });
   return r;
+}
+
+using Bytes = std::vector<uint8_t>;
+
+// Sends raw Ethernet frames out of `ifname` in namespace ns (a packet socket, as a NIC would).
+inline int send_frames(const std::string& ns, const char* ifname, const std::vector<Bytes>& frames) {
+  int sent = 0;
+  in_netns(ns, [&] {
+    const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    sockaddr_ll a{};
+    a.sll_family = AF_PACKET;
+    a.sll_ifindex = static_cast<int>(if_nametoindex(ifname));
+    a.sll_halen = 6;
+    for (const Bytes& f : frames)
+      if (sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == static_cast<ssize_t>(f.size()))
+        ++sent;
+    ::close(fd);
+  });
+  return sent;
+}
+
+// Captures the frames arriving on `ifname` in ns for `ms` milliseconds on a thread of its own,
+// VLAN tags put back from PACKET_AUXDATA (the kernel strips them before packet sockets).
+class Capture {
+ public:
+  Capture(const std::string& ns, const char* ifname, int ms) {
+    thread_ = std::thread([this, ns, name = std::string(ifname), ms] {
+      const int nsfd = ::open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) {
+        ready_ = -1;
+        return;
+      }
+      ::close(nsfd);
+      const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+      int one = 1;
+      setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one);
+      sockaddr_ll a{};
+      a.sll_family = AF_PACKET;
+      a.sll_protocol = htons(ETH_P_ALL);
+      a.sll_ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+      if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ready_ = -1;
+        return;
+      }
+      ready_ = 1;
+      const double end = now_ms() + ms;
+      for (;;) {
+        const int left = static_cast<int>(end - now_ms());
+        if (left <= 0) break;
+        pollfd pf{fd, POLLIN, 0};
+        if (poll(&pf, 1, left) <= 0) continue;
+        uint8_t buf[70000];
+        char cbuf[256];
+        iovec iov{buf, sizeof buf};
+        msghdr mh{};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof cbuf;
+        const ssize_t n = recvmsg(fd, &mh, 0);
+        if (n < 14) continue;
+        Bytes f(buf, buf + n);
+        for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+          if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+          tpacket_auxdata aux;
+          std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+          if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+            const uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : 0x8100;
+            const uint8_t tag[4] = {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
+                                    static_cast<uint8_t>(aux.tp_vlan_tci >> 8), static_cast<uint8_t>(aux.tp_vlan_tci)};
+            f.insert(f.begin() + 12, tag, tag + 4);
+          }
+        }
+        frames.push_back(std::move(f));
+      }
+      ::close(fd);
+    });
+    while (ready_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~Capture() { wait(); }
+  bool ok() const { return ready_ == 1; }
+  // Waits for the capture window to end; `frames` is complete afterwards.
+  void wait() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<Bytes> frames;
+
+ private:
+  std::atomic<int> ready_{0};
+  std::thread thread_;
+};
+
+// An Ethernet + IPv4 + UDP frame (valid IP header checksum, UDP checksum 0), with an optional
+// 802.1Q tag, carrying `payload`.
+inline Bytes udp4_frame(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, const Bytes& payload,
+                        int vlan = -1) {
+  Bytes f = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+  if (vlan >= 0) f.insert(f.end(), {0x81, 0x00, static_cast<uint8_t>(vlan >> 8), static_cast<uint8_t>(vlan)});
+  f.insert(f.end(), {0x08, 0x00});
+  const size_t ip = f.size();
+  const uint16_t total = static_cast<uint16_t>(28 + payload.size());
+  f.insert(f.end(), {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total), 0x12, 0x34, 0, 0, 64, 17,
+                     0, 0});
+  for (uint32_t a : {src, dst})
+    f.insert(f.end(), {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
+                       static_cast<uint8_t>(a)});
+  const uint16_t cs = inet_csum(f.data() + ip, 20);
+  f[ip + 10] = static_cast<uint8_t>(cs >> 8);
+  f[ip + 11] = static_cast<uint8_t>(cs);
+  const uint16_t ulen = static_cast<uint16_t>(8 + payload.size());
+  f.insert(f.end(), {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport), static_cast<uint8_t>(dport >> 8),
+                     static_cast<uint8_t>(dport), static_cast<uint8_t>(ulen >> 8), static_cast<uint8_t>(ulen), 0, 0});
+  f.insert(f.end(), payload.begin(), payload.end());
+  while (f.size() < 60) f.push_back(0);
+  return f;
 }
 
 // A private temporary directory, removed with its files.

@@ -299,7 +299,7 @@ TEST_CASE("nfqueue: a second bind of a held queue fails with a message naming th
 TEST_CASE("nfqueue: TCP through an accept-all queue delivers every byte (GSO on and off); timings") {
   NetnsPair net("nfq6");
   NETNS_OR_SKIP(net);
-  constexpr uint64_t kBytes = 64ull << 20;
+  constexpr uint64_t kBytes = 32ull << 20;
   constexpr int kPings = 20;
 
   EchoResult base_ping = ping(net.cli, kSrvV4, kPings, 20, 1000);

@@ -261,7 +261,10 @@ TEST_CASE("PcapLiveSource: IPv4 pings across a veth are captured with Ethernet f
   SourceStats st;
   src.stats(st);
   CHECK(st.ports == 1);
-  CHECK(st.port[0].received == 10);
+  // ps_recv may also count a frame or two that reached the socket between its creation and the
+  // filter (libpcap drains those unseen): link-up chatter of a fresh veth.
+  CHECK(st.port[0].received >= 10);
+  CHECK(st.port[0].received <= 14);
   CHECK(st.port[0].kernel_drops == 0);
   const PcapLiveCounters c = src.counters();
   CHECK(c.delivered == 10);
@@ -336,7 +339,7 @@ TEST_CASE("PcapLiveSource: frames of one batch are separate copies that stay val
   SourceStats st;
   src.stats(st);
   CHECK(st.ports == 2);  // counted under its port
-  CHECK(st.port[1].received == 4);
+  CHECK(st.port[1].received >= 4);  // see the IPv4 case on ps_recv
 }
 
 TEST_CASE("PcapLiveSource: receive() waits for the timeout when the link is quiet") {
@@ -373,4 +376,32 @@ TEST_CASE("PcapLiveSource: the interface going away ends the capture with an err
   SourceStats st;
   src.stats(st);  // still readable after the failure
   CHECK(st.ports == 1);
+}
+
+TEST_CASE("PcapLiveSource: a frame arriving during a long wait is handed out at once") {
+  SKIP_WITHOUT_NETNS();
+  PingPair pair;
+  REQUIRE(pair.ok);
+  PcapLiveSource src;
+  REQUIRE_MESSAGE(src.open("pl1", config_in(pair.b, "icmp")), src.error());
+  // Three pings 0.3 s apart, in the background (bounded by count and -w).
+  REQUIRE(sh("sh -c 'ip netns exec " + pair.a + " ping -4 -c 3 -i 0.3 -w 4 198.18.77.2 >/dev/null 2>&1 &'"));
+  int frames = 0;
+  uint64_t worst_ns = 0;
+  const uint64_t end = monotonic_ms() + 4000;
+  Frame f[8];
+  while (frames < 6 && monotonic_ms() < end) {
+    const int n = src.receive(f, 8, 3000);  // far longer than the gap between pings
+    REQUIRE(n >= 0);
+    const uint64_t now = realtime_ns();
+    for (int i = 0; i < n; ++i) {
+      const uint64_t lag = now > f[i].ts_ns ? now - f[i].ts_ns : 0;
+      if (lag > worst_ns) worst_ns = lag;
+    }
+    frames += n;
+  }
+  CHECK(frames == 6);
+  // From the kernel's receive timestamp to our hands: milliseconds, not the 3 s timeout.
+  INFO("worst delivery lag " << worst_ns / 1000 << " us");
+  CHECK(worst_ns < 200'000'000u);
 }
