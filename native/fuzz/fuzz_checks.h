@@ -261,7 +261,7 @@ class PipelineHarness {
       return "malformed frame not dropped as malformed";
     if (m.kind == FrameKind::NonIp && d.reason != Reason::Infrastructure) return "non-ip frame not infrastructure";
     if (d.reason == Reason::Malformed && m.kind != FrameKind::Malformed) return "malformed verdict on a parsed frame";
-    if (d.reason == Reason::Invalid && (d.sub == 0 || d.sub >= kInvalidSubCount)) return "invalid without a sub-reason";
+    if (d.reason == Reason::Invalid && (d.sub >= kInvalidSubCount)) return "invalid without a sub-reason";
     const bool no_iface = d.reason == Reason::NoInterface || d.reason == Reason::Malformed ||
                           d.reason == Reason::Infrastructure;
     if (no_iface != (d.iface < 0)) return say("%s with interface %d", kReasonNames[reason], d.iface);

@@ -4,6 +4,7 @@
 // frames get past `no-interface` into conntrack and the classifier.
 //   kAwsA, kAwsB             AWS, same interfaces, B drops some rules (reload keeps flows)
 //   kAlibabaA, kAlibabaB     Alibaba, same interfaces, B adds Drop rules (cuts flows)
+//   (the B tables also number their rules in reverse, as a recompiled policy may)
 //   kAlibabaC                Alibaba, one interface less (reload flushes flows)
 // Every table has a run of >= kTreeMinEntries entries (tree classifier) and short runs (linear),
 // a small conntrack (64 flows, 8 fragments) so that full tables, eviction and expiry happen.
@@ -28,7 +29,7 @@ using test::BlobSpec;
 using test::ip4;
 using test::ip6;
 
-// Rule indices, shared by every table so that the ids line up across reloads.
+// Rule indices (the B tables reverse them, see fuzz_table_spec).
 enum Rule : uint32_t {
   kRWeb = 0, kRSsh, kRDns, kRIcmp, kRIcmp6, kRLanAll, kRPorts, kREgress, kRPlatformDns,
   kRDropTelnet, kRDropWeb, kRDropLan, kRDefaultIn, kRDefaultOut, kRuleCount
@@ -174,6 +175,17 @@ inline test::BlobSpec fuzz_table_spec(int id) {
     f.ingress = ingress_run(alibaba, variant, i == 1);
     if (i != 2) f.egress = egress_run(alibaba, i == 3);  // eni-lan: empty egress run
     s.ifaces.push_back(std::move(f));
+  }
+  if (variant == 1) {
+    // The B tables list their rules in reverse: a reload renumbers every rule, so a decision
+    // that carries a rule index across a reload names the wrong rule.
+    std::vector<test::BRule> rev(s.rules.rbegin(), s.rules.rend());
+    s.rules = rev;
+    const uint32_t last = static_cast<uint32_t>(s.rules.size()) - 1;
+    for (test::BIface& f : s.ifaces) {
+      for (BEntry& e : f.ingress) e.rule = last - e.rule;
+      for (BEntry& e : f.egress) e.rule = last - e.rule;
+    }
   }
   return s;
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { flag, int, parse, required, str, type Options, type Parsed } from './args.js';
 import { UsageError } from './exit.js';
-import { LiveController } from '../live/controller.js';
+import { LiveController, type LiveRunOptions } from '../live/controller.js';
 import { inlinePreflight } from '../live/preflight.js';
 import type { NativeLiveOptions } from '../native/binding.js';
 
@@ -24,7 +24,13 @@ function choice<T extends string>(cmd: string, p: Parsed, name: string, allowed:
   return v as T;
 }
 
-async function runController(cmd: string, p: Parsed, title: string, native: NativeLiveOptions, portNames: string[], onStop?: () => void): Promise<number> {
+export interface LiveHooks {
+  onStarted?: LiveRunOptions['onStarted'];
+  onReload?: LiveRunOptions['onReload'];
+  onStop?: LiveRunOptions['onStop'];
+}
+
+async function runController(cmd: string, p: Parsed, title: string, native: NativeLiveOptions, portNames: string[], hooks: LiveHooks = {}): Promise<number> {
   const c = new LiveController({
     title,
     policyFile: required(cmd, p, 'policy'),
@@ -33,7 +39,7 @@ async function runController(cmd: string, p: Parsed, title: string, native: Nati
     watch: flag(p, 'watch'),
     metrics: str(p, 'metrics'),
     statusFile: str(p, 'status-file'),
-    onStop,
+    ...hooks,
   });
   const duration = int(cmd, p, 'duration', 1, 31_536_000);
   const exit = c.run();
@@ -87,8 +93,11 @@ export async function runRun(argv: string[]): Promise<number> {
     };
     return runController('run', p, `sgfw run --inline ${outside}:${inside}`, native, [outside, inside]);
   }
-  const { startHostMode } = await import('./host.js');
-  return startHostMode(p, { workers, onError, onConntrackFull, audit: flag(p, 'audit') }, runController);
+  const queue = int('run', p, 'queue', 0, 65535 - workers) ?? 700;
+  const { hostMode } = await import('./host.js');
+  const h = hostMode({ workers, onError, queue });
+  const native: NativeLiveOptions = { mode: 'host', queue, workers, audit: flag(p, 'audit'), onError, onConntrackFull };
+  return runController('run', p, 'sgfw run --host', native, h.portNames, h.hooks);
 }
 
 export async function runStatus(argv: string[]): Promise<number> {

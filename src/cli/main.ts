@@ -16,7 +16,9 @@ usage:
   sgfw monitor --policy P --interface IFACE [--bpf FILTER] [--metrics HOST:PORT] [--watch]
   sgfw run     --policy P --inline OUTSIDE:INSIDE [--workers N] [--audit] [--on-error open|closed]
                [--on-conntrack-full drop|bypass] [--metrics HOST:PORT] [--watch] [--status-file F]
+  sgfw run     --policy P --host [--workers N] [--queue FIRST] [--audit] [--on-error open|closed] ...
   sgfw status  --status-file F
+  sgfw cleanup (removes netfilter rules a crashed "sgfw run --host" left behind)
 
 Exit status: 0 ok, 2 bad input (usage, policy, trace), 1 internal failure.
 See README.md for the policy format and every option.`;
@@ -30,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   monitor: async () => (await import('./live.js')).runMonitor,
   run: async () => (await import('./live.js')).runRun,
   status: async () => (await import('./live.js')).runStatus,
+  cleanup: async () => (await import('./host.js')).runCleanup,
 };
 
 function version(): string {

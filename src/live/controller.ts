@@ -16,7 +16,12 @@ export interface LiveRunOptions {
   watch: boolean;
   metrics?: string;
   statusFile?: string;
-  /** Run after the workers stop (host mode removes its netfilter rules here). */
+  /** Run once the workers run with the first table (host mode installs its netfilter rules). */
+  onStarted?: (policy: LoadedPolicy) => void;
+  /** Run after each successful reload, with the new policy. */
+  onReload?: (policy: LoadedPolicy) => void;
+  /** Run before the workers stop (host mode removes its netfilter rules first, so that no
+   *  packet waits on a queue nobody reads). */
   onStop?: () => void;
   log?: (line: string) => void;
 }
@@ -56,6 +61,12 @@ export class LiveController {
     this.live = new (loadNative().Live)(this.opts.native);
     const gen = this.live.loadTable(this.current.blob);
     this.live.start();
+    try {
+      this.opts.onStarted?.(this.current);
+    } catch (e) {
+      this.live.stop();
+      throw e;
+    }
     const n = this.opts.native;
     this.log(
       `${this.opts.title}: policy ${this.opts.policyFile} (${this.current.policy.cloud}, generation ${gen}); ` +
@@ -116,6 +127,11 @@ export class LiveController {
     const gen = this.live.loadTable(next.blob);
     this.current = next;
     this.reloads.ok++;
+    try {
+      this.opts.onReload?.(next);
+    } catch (e) {
+      this.log(`${this.opts.title}: after reload: ${String(e)}`);
+    }
     this.log(`${this.opts.title}: reload (${why}): generation ${gen} in force`);
     return true;
   }
@@ -138,14 +154,14 @@ export class LiveController {
     process.off('SIGUSR1', this.onUsr1);
     process.off('SIGINT', this.onStop);
     process.off('SIGTERM', this.onStop);
-    this.live.stop();
-    const final = this.live.counters(0);
     try {
       this.opts.onStop?.();
     } catch (e) {
       this.log(`${this.opts.title}: clean-up failed: ${String(e)}`);
       code = code || 1;
     }
+    this.live.stop();
+    const final = this.live.counters(0);
     this.log(`${statusLine(this.opts.title, final, (Date.now() - this.started) / 1000)} (final)`);
     if (this.opts.statusFile) this.writeStatus();
     this.done(code);

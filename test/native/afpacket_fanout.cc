@@ -44,7 +44,7 @@ Bytes udp6_frame(const uint8_t src[16], const uint8_t dst[16], uint16_t sport, u
                  const Bytes& payload) {
   Bytes f = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x86, 0xdd};
   const uint16_t plen = static_cast<uint16_t>(8 + payload.size());
-  f.insert(f.end(), {static_cast<uint8_t>(0x60 | (label >> 16 & 15)), static_cast<uint8_t>(label >> 8),
+  f.insert(f.end(), {0x60, static_cast<uint8_t>(label >> 16 & 15), static_cast<uint8_t>(label >> 8),
                      static_cast<uint8_t>(label), static_cast<uint8_t>(plen >> 8), static_cast<uint8_t>(plen), 17, 64});
   f.insert(f.end(), src, src + 16);
   f.insert(f.end(), dst, dst + 16);
@@ -158,6 +158,7 @@ TEST_CASE("afpacket fanout: both directions of a flow reach the same worker") {
     if (worker_of[i][0] >= 0 && worker_of[i][1] >= 0) {
       ++both;
       if (worker_of[i][0] == worker_of[i][1]) ++same;
+      CHECK_MESSAGE(worker_of[i][0] == worker_of[i][1], (i % 3 == 2 ? "IPv6 UDP" : i % 3 ? "IPv4 TCP" : "IPv4 UDP"));
     }
   }
   CHECK(both == kFlows);
