@@ -1,5 +1,6 @@
 #include "engine/sources.h"
 
+#include "capture/afpacket_source.h"
 #include "capture/nfqueue_source.h"
 #include "capture/pcap_live_source.h"
 
@@ -29,11 +30,23 @@ std::unique_ptr<capture::PacketSource> open_source(const SourceSpec& spec, int w
       }
       return s;
     }
-    case SourceMode::Inline:
-      break;
+    case SourceMode::Inline: {
+      // Workers join the fanout groups in index order (the runner opens them one by one),
+      // so both interfaces' symmetric flow hashes pick the same worker for a flow.
+      auto s = std::make_unique<capture::AfPacketInline>();
+      capture::AfPacketConfig cfg;
+      cfg.outside = spec.outside;
+      cfg.inside = spec.inside;
+      cfg.fanout_group = workers > 1 ? spec.fanout_group : 0;
+      cfg.vnet_hdr = spec.vnet_hdr ? capture::AfPacketConfig::Auto : capture::AfPacketConfig::Off;
+      if (!s->open(cfg)) {
+        if (error) *error = s->error();
+        return nullptr;
+      }
+      return s;
+    }
   }
-  // The AF_PACKET source is being written (issue 4).
-  if (error) *error = "sgfw run --inline is not in this build yet";
+  if (error) *error = "unknown source mode";
   return nullptr;
 }
 

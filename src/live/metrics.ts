@@ -22,6 +22,8 @@ export class Metrics {
   private readonly portRingDrops = this.counter('sgfw_port_ring_drops_total', 'Frames the kernel dropped before sgfw saw them (capture loss)', ['port']);
   private readonly portForwarded = this.counter('sgfw_port_forwarded_total', 'Frames passed on per port', ['port']);
   private readonly portTxErrors = this.counter('sgfw_port_tx_errors_total', 'Transmit errors per port', ['port']);
+  private readonly ifacePackets = this.counter('sgfw_interface_packets_total', 'Packets per protected interface, direction and verdict', ['interface', 'direction', 'verdict']);
+  private readonly ifaceBytes = this.counter('sgfw_interface_bytes_total', 'Bytes per protected interface, direction and verdict', ['interface', 'direction', 'verdict']);
   private readonly exceptions = this.counter('sgfw_exceptions_total', 'Packets handled by an exception policy', ['kind']);
   private readonly ctCreated = this.counter('sgfw_conntrack_created_total', 'Flows created', []);
   private readonly ctExpired = this.counter('sgfw_conntrack_expired_total', 'Flows expired', []);
@@ -63,6 +65,15 @@ export class Metrics {
       this.grow(this.portForwarded, 'pf', p.forwarded, { port });
       this.grow(this.portTxErrors, 'pt', p.txErrors, { port });
     });
+    for (const i of s.interfaces) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const verdict of ['accepted', 'dropped'] as const) {
+          const labels = { interface: i.interface, direction, verdict: verdict === 'accepted' ? 'accept' : 'drop' };
+          this.grow(this.ifacePackets, 'ip', i[direction][verdict].packets, labels);
+          this.grow(this.ifaceBytes, 'ib', i[direction][verdict].bytes, labels);
+        }
+      }
+    }
     const ex = s.exceptions;
     this.grow(this.exceptions, 'x', ex.conntrackBypass, { kind: 'conntrack-full-bypass' });
     this.grow(this.exceptions, 'x', ex.unjudged, { kind: 'no-table' });

@@ -2,6 +2,7 @@
 // iptables NFQUEUE rule in the server's mangle INPUT chain (as src/host/netfilter.ts installs
 // it), and the source driven on a thread inside the server namespace. Needs root; otherwise
 // each case says why in a MESSAGE and checks nothing.
+#define DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS
 #include <doctest/doctest.h>
 
 #include <algorithm>
