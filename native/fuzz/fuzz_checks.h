@@ -261,7 +261,7 @@ class PipelineHarness {
       return "malformed frame not dropped as malformed";
     if (m.kind == FrameKind::NonIp && d.reason != Reason::Infrastructure) return "non-ip frame not infrastructure";
     if (d.reason == Reason::Malformed && m.kind != FrameKind::Malformed) return "malformed verdict on a parsed frame";
-    if (d.reason == Reason::Invalid && (d.sub >= kInvalidSubCount)) return "invalid without a sub-reason";
+    if (d.reason == Reason::Invalid && (d.sub == 0 || d.sub >= kInvalidSubCount)) return "invalid without a sub-reason";
     const bool no_iface = d.reason == Reason::NoInterface || d.reason == Reason::Malformed ||
                           d.reason == Reason::Infrastructure;
     if (no_iface != (d.iface < 0)) return say("%s with interface %d", kReasonNames[reason], d.iface);
@@ -270,7 +270,7 @@ class PipelineHarness {
     const bool by_rule = d.reason == Reason::Rule || d.reason == Reason::Default || d.reason == Reason::Platform;
     // `default` may come without a rule: a run with no entries at all (no default entry).
     if (by_rule && d.reason != Reason::Default && d.rule < 0) return say("%s verdict without a rule", kReasonNames[reason]);
-    if (by_rule && d.rule >= 0 && m.frag != FragKind::Later && (t.rule_reason(d.rule) != d.reason || t.rule_action(d.rule) != d.verdict))
+    if (by_rule && d.rule >= 0 && (t.rule_reason(d.rule) != d.reason || t.rule_action(d.rule) != d.verdict))
       return say("%s %s names rule %d (%.*s), a %s %s rule", accept ? "accept" : "drop", kReasonNames[reason],
                  d.rule, static_cast<int>(t.rule_id(d.rule).size()), t.rule_id(d.rule).data(),
                  t.rule_action(d.rule) == Verdict::Accept ? "accept" : "drop",

@@ -3,10 +3,13 @@
 # (native/build/sgfw-replay-asan, `make -C native asan-replay`) and fails on any sanitizer report.
 # Tables: the controller's own blobs (test/fuzz/make-blob.mjs over the BUILT dist/, so run
 # `npm run build` first) for
-#   - every policy of test/fixtures/trace-policies, each against every trace;
+#   - every policy of test/fixtures/trace-policies, each against every trace (conntrack limited
+#     to 4096 flows unless the policy says otherwise: a million-flow table per replay is slow
+#     under ASan and says nothing more);
 #   - a permissive AWS and a permissive Alibaba policy with one interface per address the traces
 #     hold (so every packet reaches conntrack and the classifier), replayed plain and with a
-#     table swap every 3 packets (AWS <-> its tracked/untracked twin, Alibaba <-> AWS interfaces).
+#     table swap every few packets to a twin with the interfaces in reverse order (the reload
+#     flushes flows) and the groups swapped; conntrack limited to 64 flows (full-table paths).
 # Skips, saying why, when ../shared/traces is absent (it lives next to the checkout). Run from
 # the repository root or anywhere: paths are resolved from this file.
 set -euo pipefail
@@ -52,12 +55,12 @@ run() {
 # The permissive tables, over the addresses the traces hold.
 mapfile -t addrs < <("$bin" --list-addresses "${traces[@]}" | awk '{print $2}' | head -n 200)
 [ ${#addrs[@]} -gt 0 ] || { echo "asan-replay: no IP address in the traces?"; exit 1; }
-node "$root/test/fuzz/make-blob.mjs" --permissive aws "$work/aws.blob" "${addrs[@]}" >/dev/null
-node "$root/test/fuzz/make-blob.mjs" --permissive alibaba "$work/alibaba.blob" "${addrs[@]}" >/dev/null
+node "$root/test/fuzz/make-blob.mjs" --max-flows 64 --permissive aws "$work/aws.blob" "${addrs[@]}" >/dev/null
+node "$root/test/fuzz/make-blob.mjs" --max-flows 64 --permissive alibaba "$work/alibaba.blob" "${addrs[@]}" >/dev/null
 # Twins with the interface list reversed: a swap to them flushes every flow (other interfaces).
 mapfile -t rev < <(printf '%s\n' "${addrs[@]}" | tac)
-node "$root/test/fuzz/make-blob.mjs" --permissive aws "$work/aws-rev.blob" "${rev[@]}" >/dev/null
-node "$root/test/fuzz/make-blob.mjs" --permissive alibaba "$work/alibaba-rev.blob" "${rev[@]}" >/dev/null
+node "$root/test/fuzz/make-blob.mjs" --max-flows 64 --permissive aws "$work/aws-rev.blob" "${rev[@]}" >/dev/null
+node "$root/test/fuzz/make-blob.mjs" --max-flows 64 --permissive alibaba "$work/alibaba-rev.blob" "${rev[@]}" >/dev/null
 
 run "$work/aws.blob" "${traces[@]}"
 run "$work/alibaba.blob" "${traces[@]}"
@@ -68,7 +71,7 @@ echo "asan-replay: permissive AWS and Alibaba tables: ${#traces[@]} traces, ${#a
 # Every trace policy against every trace (most packets then meet no interface or the defaults).
 n=0
 for p in "$root"/test/fixtures/trace-policies/*.json; do
-  node "$root/test/fuzz/make-blob.mjs" "$p" "$work/p$n.blob" >/dev/null
+  node "$root/test/fuzz/make-blob.mjs" --max-flows 4096 "$p" "$work/p$n.blob" >/dev/null
   run "$work/p$n.blob" "${traces[@]}"
   n=$((n + 1))
 done

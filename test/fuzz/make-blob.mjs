@@ -2,8 +2,12 @@
 // controller (dist/: run `npm run build` first), so the sanitizer replay reads exactly what
 // the controller hands the data plane.
 //
-//   node test/fuzz/make-blob.mjs POLICY.json OUT.blob
-//   node test/fuzz/make-blob.mjs --permissive aws|alibaba OUT.blob ADDRESS...
+//   node test/fuzz/make-blob.mjs [--max-flows N] POLICY.json OUT.blob
+//   node test/fuzz/make-blob.mjs [--max-flows N] --permissive aws|alibaba OUT.blob ADDRESS...
+//
+// --max-flows sets conntrack.maxFlows (and maxFragments to a quarter of it) when the policy sets
+// neither: the default million-flow table costs ~0.5 s to allocate under ASan per replay, and
+// small tables reach the full-table paths.
 //
 // --permissive builds a policy with one interface per ADDRESS (the hosts of the traces, from
 // `sgfw-replay-asan --list-addresses`), so every packet meets an interface, conntrack and the
@@ -18,8 +22,8 @@ const distModule = path.join(repoRoot, 'dist', 'dataplane', 'policy-table.js');
 
 function usage(msg) {
   if (msg) console.error(`make-blob: ${msg}`);
-  console.error('usage: node test/fuzz/make-blob.mjs POLICY.json OUT.blob\n' +
-    '       node test/fuzz/make-blob.mjs --permissive aws|alibaba OUT.blob ADDRESS...');
+  console.error('usage: node test/fuzz/make-blob.mjs [--max-flows N] POLICY.json OUT.blob\n' +
+    '       node test/fuzz/make-blob.mjs [--max-flows N] --permissive aws|alibaba OUT.blob ADDRESS...');
   process.exit(2);
 }
 
@@ -104,6 +108,12 @@ function alibabaPolicy(addresses) {
 }
 
 const args = process.argv.slice(2);
+let maxFlows;
+if (args[0] === '--max-flows') {
+  maxFlows = Number(args[1]);
+  if (!Number.isInteger(maxFlows) || maxFlows < 1) usage('--max-flows needs a positive integer');
+  args.splice(0, 2);
+}
 let policy;
 let name;
 let out;
@@ -121,6 +131,13 @@ if (args[0] === '--permissive') {
   name = args[0];
   policy = JSON.parse(readFileSync(name, 'utf8'));
   out = args[1];
+}
+
+if (maxFlows !== undefined) {
+  const ct = policy.conntrack ?? {};
+  if (ct.maxFlows === undefined && ct.maxFragments === undefined) {
+    policy.conntrack = { ...ct, maxFlows, maxFragments: Math.max(1, Math.floor(maxFlows / 4)) };
+  }
 }
 
 let mod;

@@ -268,6 +268,8 @@ function parsePermission(
   };
   if (peerRef !== undefined) rule.peerRef = peerRef;
   if (nicType !== undefined) rule.nicType = nicType;
+  // As written, so lint can tell "6" and "TCP" apart.
+  if (protoText !== undefined) rule.protocolText = protoText;
   out.push(rule);
 }
 

@@ -200,6 +200,8 @@ function parsePermission(
     action: 'accept' as const,
     priority: 0,
     protocol,
+    // As written, so lint can tell "6" and "tcp" apart.
+    ...(typeof protoV === 'string' ? { protocolText: protoV } : {}),
     locals: 'any' as const,
     dstPorts: ports.dstPorts,
     srcPorts: 'any' as const,
