@@ -271,7 +271,7 @@ class PipelineHarness {
     // `default` may come without a rule: a run with no entries at all (no default entry).
     if (by_rule && d.reason != Reason::Default && d.rule < 0) return say("%s verdict without a rule", kReasonNames[reason]);
     if (by_rule && d.rule >= 0 && (t.rule_reason(d.rule) != d.reason || t.rule_action(d.rule) != d.verdict))
-      return say("%s %s names rule %d (%.*s), a %s %s rule", accept ? "accept" : "drop", kReasonNames[reason],
+      return say("%s %s names rule %d (%.*s) of action %s, reason %s", accept ? "accept" : "drop", kReasonNames[reason],
                  d.rule, static_cast<int>(t.rule_id(d.rule).size()), t.rule_id(d.rule).data(),
                  t.rule_action(d.rule) == Verdict::Accept ? "accept" : "drop",
                  kReasonNames[static_cast<int>(t.rule_reason(d.rule))]);

@@ -37,14 +37,20 @@ for t in $FUZZ_TARGETS; do
   log="$FUZZ_BIN/fuzz_$t.log"
   echo "fuzz: $t for ${FUZZ_SECONDS}s (corpus $corpus, seed $FUZZ_SEED)"
   start=$(date +%s)
-  # Regressions first, as plain inputs: a finding that comes back fails here, by name.
-  if ls "$regressions/$t"/* >/dev/null 2>&1; then
-    if ! "$bin" -rss_limit_mb="$FUZZ_RSS_MB" "$regressions/$t"/* >"$log.regressions" 2>&1; then
-      echo "fuzz: $t: a committed regression input fails again:"
-      tail -n 40 "$log.regressions"
-      status=1
-      continue
+  # Regressions first, one by one as plain inputs: a finding that comes back fails here, by name.
+  failed_regressions=0
+  for r in "$regressions/$t"/*; do
+    [ -f "$r" ] || continue
+    if ! "$bin" -rss_limit_mb="$FUZZ_RSS_MB" "$r" >"$log.regression" 2>&1; then
+      echo "fuzz: $t: committed regression input fails again: $r"
+      grep -E 'ERROR:|runtime error:|invariant broken' "$log.regression" | head -n 3 | sed 's/^/    /'
+      failed_regressions=$((failed_regressions + 1))
     fi
+  done
+  if [ $failed_regressions -gt 0 ]; then
+    echo "fuzz: $t: not fuzzed while $failed_regressions regression input(s) fail (it would only find them again)"
+    status=1
+    continue
   fi
   "$bin" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb="$FUZZ_RSS_MB" -timeout=25 -seed="$FUZZ_SEED" \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/" \

@@ -1,0 +1,129 @@
+// The command line as users run it (the built dist/cli/main.js): exit statuses, messages that
+// name file, path and value, the JSON shapes of spec section 6, --diff, and no partial output.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDemoFiles } from '../../src/demo/index.js';
+
+const CLI = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const sgfw = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+let dir: string;
+let files: { awsPolicy: string; alibabaPolicy: string; trace: string };
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sgfw-cli-'));
+  files = writeDemoFiles(join(dir, 'demo'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sgfw check', () => {
+  it('a good policy: exit 0 and a summary against the quotas', () => {
+    const r = sgfw('check', '--policy', files.awsPolicy);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/ok \(aws\): 1 interface, 3 security groups/);
+    expect(r.stdout).toMatch(/eni-web-1: 2\/5 groups/);
+    const j = JSON.parse(sgfw('check', '--policy', files.alibabaPolicy, '--json').stdout) as { ok: boolean; cloud: string };
+    expect(j).toMatchObject({ ok: true, cloud: 'alibaba' });
+  });
+
+  it('a bad policy: exit 2 and every error with file, path and value', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({
+      cloud: 'alibaba',
+      interfaces: [{ id: 'eni-1', addresses: ['198.18.1.10'], securityGroups: ['sg-1'] }],
+      securityGroups: [{ SecurityGroupId: 'sg-1', Permissions: { Permission: [
+        { Direction: 'ingress', Policy: 'Accept', Priority: '101', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '198.19.0.0/33' },
+      ] } }],
+      extra: true,
+    }));
+    const r = sgfw('check', '--policy', bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${bad}: securityGroups[0].Permissions.Permission[0].Priority: "101" is not in 1..100`);
+    expect(r.stderr).toContain('securityGroups[0].Permissions.Permission[0].SourceCidrIp: "198.19.0.0/33"');
+    expect(r.stderr).toContain('extra');
+    expect(sgfw('check', '--policy', join(dir, 'missing.json')).status).toBe(2);
+    expect(sgfw('check').status).toBe(2);
+  });
+});
+
+describe('sgfw explain', () => {
+  it('names the deciding rule, with JSON in the vocabulary of spec section 6', () => {
+    const args = ['explain', '--policy', files.awsPolicy, '--interface', 'eni-web-1', '--direction', 'ingress', '--protocol', 'tcp',
+      '--src', '198.18.200.7', '--dst', '198.18.1.10', '--dst-port', '443', '--json'];
+    const j = JSON.parse(sgfw(...args).stdout) as { verdict: string; reason: string; rule: string; tracked: boolean };
+    expect(j).toMatchObject({ verdict: 'accept', reason: 'rule', rule: 'sg-web:ingress:1' });
+    const denied = sgfw(...args.slice(0, -2), '22');
+    expect(denied.stdout).toMatch(/^drop \(default\): default:ingress:drop/);
+    expect(denied.stdout).toMatch(/nearest rules that missed/);
+    expect(sgfw('explain', '--policy', files.awsPolicy, '--interface', 'eni-nope', '--direction', 'ingress', '--protocol', 'tcp',
+      '--src', '198.18.0.1', '--dst', '198.18.1.10', '--dst-port', '1').status).toBe(2);
+  });
+});
+
+describe('sgfw replay', () => {
+  it('--json has the keys of spec section 6; --verdicts has one line per packet', () => {
+    const v = join(dir, 'v.jsonl');
+    const r = sgfw('replay', '--policy', files.awsPolicy, files.trace, '--json', '--verdicts', v);
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const k of ['packets', 'accepted', 'dropped', 'reasons', 'rules', 'conntrack', 'elapsedSeconds', 'packetsPerSecond']) expect(s).toHaveProperty(k);
+    expect(Object.keys(s.conntrack as object)).toEqual(expect.arrayContaining(['entries', 'created', 'expired', 'evicted', 'full']));
+    const lines = readFileSync(v, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(s.packets);
+    expect(Object.keys(JSON.parse(lines[0]!) as object)).toEqual(['i', 'verdict', 'reason', 'interface', 'direction', 'rule']);
+  });
+
+  it('the human summary names drops by reason and the top rules', () => {
+    const r = sgfw('replay', '--policy', files.awsPolicy, files.trace);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/by reason:/);
+    expect(r.stdout).toMatch(/top rules:/);
+    expect(r.stdout).toMatch(/M packets\/s/);
+  });
+
+  it('bad input: exit 2 naming the file, and no partial output files', () => {
+    const out = join(dir, 'bad-out');
+    rmSync(out, { recursive: true, force: true });
+    const broken = join(dir, 'broken.pcap');
+    writeFileSync(broken, readFileSync(files.trace).subarray(0, 1000));
+    const r = sgfw('replay', '--policy', files.awsPolicy, broken, '--verdicts', join(dir, 'partial.jsonl'),
+      '--write-accepted', join(dir, 'partial-acc.pcap'), '--flow-log', join(dir, 'partial.log'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('broken.pcap');
+    expect(readdirSync(dir).filter((f) => f.startsWith('partial'))).toEqual([]);
+    const unknown = join(dir, 'unknown-link.pcap');
+    const head = Buffer.from(readFileSync(files.trace).subarray(0, 24));
+    head.writeUInt32LE(147, 20);
+    writeFileSync(unknown, Buffer.concat([head, readFileSync(files.trace).subarray(24)]));
+    const u = sgfw('replay', '--policy', files.awsPolicy, unknown);
+    expect(u.status).toBe(2);
+    expect(u.stderr).toMatch(/unsupported link type 147 \(LINKTYPE_USER0\)/);
+    const badPolicy = join(dir, 'badpolicy.json');
+    writeFileSync(badPolicy, '{"cloud": "gcp"}');
+    const p = sgfw('replay', '--policy', badPolicy, files.trace, '--verdicts', join(dir, 'partial2.jsonl'));
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain(`${badPolicy}: cloud: "gcp"`);
+    expect(existsSync(join(dir, 'partial2.jsonl'))).toBe(false);
+  });
+
+  it('--diff lists the flows whose verdict a policy change flips', () => {
+    const policy = JSON.parse(readFileSync(files.awsPolicy, 'utf8')) as { securityGroups: { SecurityGroups: { GroupId: string; IpPermissions: unknown[] }[] } };
+    const admin = policy.securityGroups.SecurityGroups.find((g) => g.GroupId === 'sg-admin')!;
+    admin.IpPermissions = []; // no more SSH from the office
+    const next = join(dir, 'no-ssh.json');
+    writeFileSync(next, JSON.stringify(policy));
+    const r = sgfw('replay', '--policy', files.awsPolicy, '--diff', next, files.trace, '--json');
+    expect(r.status).toBe(0);
+    const d = JSON.parse(r.stdout) as { flows: number; changed: { flow: { protocol: string; dstPort: number }; old: { verdict: string; rule: string }; new: { verdict: string; rule: string } }[] };
+    expect(d.flows).toBeGreaterThan(10);
+    const ssh = d.changed.filter((c) => c.flow.protocol === 'tcp' && c.flow.dstPort === 22);
+    expect(ssh.length).toBeGreaterThanOrEqual(1);
+    expect(ssh[0]).toMatchObject({ old: { verdict: 'accept', rule: 'sg-admin:ingress:0' }, new: { verdict: 'drop', rule: 'default:ingress:drop' } });
+    expect(d.changed.every((c) => c.flow.dstPort === 22 || c.old.verdict === c.new.verdict || c.old.rule !== c.new.rule)).toBe(true);
+    const same = JSON.parse(sgfw('replay', '--policy', files.awsPolicy, '--diff', files.awsPolicy, files.trace, '--json').stdout) as { changed: unknown[] };
+    expect(same.changed).toEqual([]);
+  });
+});
