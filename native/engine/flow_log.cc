@@ -9,7 +9,7 @@ namespace sgfw::engine {
 bool FlowLog::open(const std::string& path, const std::string& account_id) {
   account_ = account_id.empty() ? "-" : account_id;
   if (!file_.open(path)) return false;
-  return file_.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+  return file_.write(kFlowLogHeader);
 }
 
 void FlowLog::line(uint32_t iface, uint8_t family, const uint8_t* src, const uint8_t* dst, uint16_t sport,
@@ -20,13 +20,16 @@ void FlowLog::line(uint32_t iface, uint8_t family, const uint8_t* src, const uin
   inet_ntop(af, src, s, sizeof s);
   inet_ntop(af, dst, d, sizeof d);
   const std::string& name = iface < ifaces_.size() ? ifaces_[iface] : account_;
-  char* out = file_.reserve(512 + name.size() + account_.size());
+  const size_t cap = 512 + name.size() + account_.size();
+  char local[1024];
+  char* out = shared_ ? (cap <= sizeof local ? local : nullptr) : file_.reserve(cap);
   if (!out) return;
-  int n = std::snprintf(out, 512 + name.size() + account_.size(),
-                        "2 %s %s %s %s %u %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s OK\n",
-                        account_.c_str(), name.c_str(), s, d, sport, dport, proto, packets, bytes, start_s,
-                        end_s, action);
-  if (n > 0) file_.commit_bytes(static_cast<size_t>(n));
+  int n = std::snprintf(out, cap, "2 %s %s %s %s %u %u %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %s OK\n",
+                        account_.c_str(), name.c_str(), s, d, sport, dport, proto, packets, bytes, start_s, end_s,
+                        action);
+  if (n <= 0 || static_cast<size_t>(n) >= cap) return;
+  if (shared_) shared_->append(std::string_view(out, static_cast<size_t>(n)));
+  else file_.commit_bytes(static_cast<size_t>(n));
 }
 
 void FlowLog::write_flow(const conntrack::Flow& f) {

@@ -24,9 +24,17 @@ void add(EngineCounters& a, const EngineCounters& b) {
 
 }  // namespace
 
-bool LiveRunner::open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error) {
+bool LiveRunner::open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error,
+                      const std::string& flow_log_path) {
   if (workers < 1) workers = 1;
   WorkerConfig wc = cfg;
+  if (!flow_log_path.empty()) {
+    if (!flow_log_.open(flow_log_path, kFlowLogHeader)) {
+      if (error) *error = flow_log_.error();
+      return false;
+    }
+    wc.flow_log = &flow_log_;
+  }
   wc.engine.shards = static_cast<uint32_t>(workers);
   for (int i = 0; i < workers; i++) {
     std::unique_ptr<capture::PacketSource> src = factory(i, workers, error);
@@ -53,6 +61,7 @@ void LiveRunner::stop() {
   stop_.store(true);
   for (auto& t : threads_) t.join();
   threads_.clear();
+  flow_log_.flush();
 }
 
 WorkerSnapshot LiveRunner::snapshot(int wait_ms) {

@@ -21,7 +21,9 @@ class LiveRunner {
   ~LiveRunner() { stop(); }
 
   // CONTROL: open every worker's source. Nothing runs yet.
-  bool open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error);
+  // flow_log_path: append finished flows there (empty: no flow log).
+  bool open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error,
+            const std::string& flow_log_path = "");
   // CONTROL: publish a validated table; workers adopt it between batches.
   uint32_t publish(std::shared_ptr<const table::MatchTable> t) { return slot_.publish(std::move(t)); }
   uint32_t generation() const { return slot_.generation(); }
@@ -36,6 +38,7 @@ class LiveRunner {
 
  private:
   TableSlot slot_;
+  AppendLog flow_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};

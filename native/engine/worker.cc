@@ -38,6 +38,10 @@ void fold(const TableState& ts, std::map<std::string, PacketCounters>& rules,
 Worker::Worker(std::unique_ptr<capture::PacketSource> src, const TableSlot& slot, const WorkerConfig& cfg)
     : src_(std::move(src)), slot_(slot), cfg_(cfg), engine_(cfg.engine) {
   if (cfg_.batch < 1) cfg_.batch = 1;
+  if (cfg_.flow_log) {
+    flow_log_.attach(cfg_.flow_log, cfg_.account_id);
+    engine_.set_flow_sink(FlowLog::sink(), &flow_log_);
+  }
 }
 
 void Worker::adopt_table() {
@@ -51,6 +55,12 @@ void Worker::adopt_table() {
     return;
   }
   generation_ = gen;
+  if (cfg_.flow_log) {
+    const table::MatchTable& t = *engine_.current().table;
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < t.interface_count(); i++) names.emplace_back(t.interface_name(i));
+    flow_log_.set_interfaces(std::move(names));
+  }
   fold_retired();
 }
 
@@ -111,6 +121,9 @@ void Worker::run(const std::atomic<bool>& stop) {
     if (requested_.load(std::memory_order_relaxed) != published_seq_.load(std::memory_order_relaxed))
       publish_snapshot();
   }
+  // Flows still open are logged as they stand when sgfw stops.
+  if (cfg_.flow_log && engine_.has_table())
+    engine_.flows().for_each([&](const conntrack::Flow& f) { flow_log_.write_flow(f); });
   publish_snapshot();
 }
 

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "capture/packet_source.h"
+#include "core/append_log.h"
 #include "engine/engine.h"
+#include "engine/flow_log.h"
 #include "engine/table_slot.h"
 
 namespace sgfw::engine {
@@ -24,6 +26,8 @@ struct WorkerConfig {
   OnError on_error = OnError::Closed;  // what to do with frames while no table can judge them
   int batch = 64;
   int timeout_ms = 50;
+  AppendLog* flow_log = nullptr;  // finished flows as VPC flow log records (shared by workers)
+  std::string account_id = "-";
 };
 
 // What a worker has counted, by value: safe to read on the controller's thread.
@@ -62,6 +66,7 @@ class Worker {
   const TableSlot& slot_;
   WorkerConfig cfg_;
   Engine engine_;
+  FlowLog flow_log_;
   uint32_t generation_ = 0;
   uint64_t unjudged_ = 0;
   uint64_t audit_would_drop_ = 0;

@@ -70,11 +70,13 @@ LiveWrap::LiveWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveWrap>(
   cfg.batch = static_cast<int>(int_opt(o, "batch", 64));
   cfg.timeout_ms = static_cast<int>(int_opt(o, "timeoutMs", 20));
   const int workers = static_cast<int>(int_opt(o, "workers", 1));
+  const std::string account = str_opt(o, "accountId");
+  if (!account.empty()) cfg.account_id = account;
 
   runner_ = std::make_unique<engine::LiveRunner>();
   std::string err;
   auto factory = [&spec](int w, int n, std::string* e) { return engine::open_source(spec, w, n, e); };
-  if (!runner_->open(workers, factory, cfg, &err)) {
+  if (!runner_->open(workers, factory, cfg, &err, str_opt(o, "flowLog"))) {
     runner_.reset();
     throw_error(env, "ERR_INPUT_SOURCE", err);
   }

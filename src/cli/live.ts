@@ -13,6 +13,8 @@ const COMMON: Options = {
   'status-file': { type: 'string' },
   duration: { type: 'string' },
   'on-conntrack-full': { type: 'string' },
+  'flow-log': { type: 'string' },
+  'account-id': { type: 'string' },
 };
 
 function choice<T extends string>(cmd: string, p: Parsed, name: string, allowed: readonly T[], dflt: T): T {
@@ -34,7 +36,7 @@ async function runController(cmd: string, p: Parsed, title: string, native: Nati
   const c = new LiveController({
     title,
     policyFile: required(cmd, p, 'policy'),
-    native,
+    native: { ...native, flowLog: str(p, 'flow-log'), accountId: str(p, 'account-id') },
     portNames,
     watch: flag(p, 'watch'),
     metrics: str(p, 'metrics'),

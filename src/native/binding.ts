@@ -103,6 +103,9 @@ export interface NativeLiveOptions {
   onError?: 'open' | 'closed';
   onConntrackFull?: 'drop' | 'bypass';
   hashSeed?: number;
+  /** Append finished flows to this file as AWS VPC Flow Logs v2 records. */
+  flowLog?: string;
+  accountId?: string;
   batch?: number;
   timeoutMs?: number;
 }

@@ -2,7 +2,7 @@
 // client namespace; allowed and denied traffic both ways, replies of allowed flows, the
 // server's own outbound connections under egress rules, reload semantics, metrics, and no
 // rule of sgfw left behind after exit.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNamespaces, CLIENT_V4, CLIENT_V6, hostTopology, SERVER_V4, SERVER_V6, type Spawned, type Topology } from './netns.js';
@@ -59,7 +59,7 @@ describe.skipIf(!avail.ok)('sgfw run --host (NFQUEUE) in a server namespace', ()
     servers.push(await t.echoServer('client', OUT_OK), await t.echoServer('client', OUT_DENIED));
     policyFile = writeJson(dir, 'policy.json', awsPolicy(BASE_INGRESS));
     sgfw = await startSgfw(t, 'server', ['run', '--host', '--policy', policyFile, '--metrics', `127.0.0.1:${METRICS}`,
-      '--status-file', join(dir, 'status'), '--workers', '2'], /queueing traffic/);
+      '--status-file', join(dir, 'status'), '--workers', '2', '--flow-log', join(dir, 'flows.log')], /queueing traffic/);
   }, 60_000);
 
   afterAll(async () => {
@@ -135,5 +135,13 @@ describe.skipIf(!avail.ok)('sgfw run --host (NFQUEUE) in a server namespace', ()
       expect(r.stdout, cmd.join(' ')).not.toMatch(/sgfw|SGFW/);
     }
     expect(existsSync(join(dir, 'status'))).toBe(true);
+  });
+
+  it('wrote finished flows as AWS VPC flow log records', () => {
+    const lines = readFileSync(join(dir, 'flows.log'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status');
+    // the client's HTTP request (original direction) and the server's answer (reply direction)
+    expect(lines.some((l) => new RegExp(`^2 - eni-srv ${CLIENT_V4} ${SERVER_V4} \\d+ ${HTTP} 6 \\d+ \\d+ \\d+ \\d+ ACCEPT OK$`).test(l))).toBe(true);
+    expect(lines.some((l) => new RegExp(`^2 - eni-srv ${SERVER_V4} ${CLIENT_V4} ${HTTP} \\d+ 6 `).test(l))).toBe(true);
   });
 });
