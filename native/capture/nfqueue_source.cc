@@ -80,7 +80,8 @@ bool NfqueueSource::open(uint16_t queue_num, const NfqueueConfig& cfg) {
   if (cfg.max_len == 0) return fail(q + "max_len must be > 0");
 
   max_batch_ = cfg.max_batch;
-  slot_size_ = cfg.copy_range + kSlotHeadroom;
+  // Netlink headers are read in place: every slot starts 8-byte aligned.
+  slot_size_ = (cfg.copy_range + kSlotHeadroom + 7u) & ~7u;
   slots_.reset(new uint8_t[static_cast<size_t>(slot_size_) * static_cast<size_t>(max_batch_)]);
   vbuf_.reset(new uint8_t[kVerdictMsgLen * static_cast<size_t>(max_batch_ + 1)]);
   msgs_.reset(new ::mmsghdr[static_cast<size_t>(max_batch_)]);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "conntrack/flow.h"
 #include "conntrack/tcp_fsm.h"
@@ -107,6 +109,16 @@ bool Engine::set_table(std::shared_ptr<const MatchTable> t, uint32_t generation,
       for (Flow* f : all) flows_.remove(f, conntrack::FinishReason::Removed);
       counters_.flows_flushed += before;
     }
+    // Fragment verdicts name rules by the old table's numbers: keep a map to the new ones.
+    std::unordered_map<std::string_view, int32_t> by_id;
+    by_id.reserve(t->rule_count());
+    for (uint32_t n = 0; n < t->rule_count(); n++) by_id.emplace(t->rule_id(n), static_cast<int32_t>(n));
+    rule_renumber_.assign(current_.table->rule_count(), kNoRule);
+    for (uint32_t r = 0; r < current_.table->rule_count(); r++) {
+      auto it = by_id.find(current_.table->rule_id(r));
+      if (it != by_id.end()) rule_renumber_[r] = it->second;
+    }
+    prev_generation_ = current_.generation;
     retired_.push_back(std::move(current_));
     counters_.table_swaps++;
   }
@@ -179,11 +191,18 @@ Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) 
     const conntrack::FragKey fk = conntrack::make_frag_key(m, static_cast<uint16_t>(primary));
     const conntrack::FragVerdict* v = frags_.lookup(fk, frags_.hash(fk), now_ns);
     if (!v) return verdict_of(Verdict::Drop, Reason::Fragment, static_cast<int32_t>(primary), primary_dir);
-    const int32_t rule = v->rule == 0xffffffffu ? kNoRule : static_cast<int32_t>(v->rule);
-    // aux holds the direction and interface of the decision that stood (see below).
+    // The rule index is the first fragment's table's: after a reload, renumber it by id.
+    int32_t rule = v->rule == 0xffffffffu ? kNoRule : static_cast<int32_t>(v->rule);
+    if (rule >= 0 && v->reserved != static_cast<uint8_t>(current_.generation)) {
+      const bool previous = v->reserved == static_cast<uint8_t>(prev_generation_) &&
+                            static_cast<size_t>(rule) < rule_renumber_.size();
+      rule = previous ? rule_renumber_[rule] : kNoRule;
+    }
+    // aux holds the direction of the decision that stood and its sub-reason (see below).
     const Direction dir = (v->aux & 0x80) ? Direction::Egress : Direction::Ingress;
     const int32_t iface = (v->aux & 0x80) ? src_if : dst_if;
-    Decision d = verdict_of(v->verdict, v->reason, iface >= 0 ? iface : static_cast<int32_t>(primary), dir, rule);
+    Decision d = verdict_of(v->verdict, v->reason, iface >= 0 ? iface : static_cast<int32_t>(primary), dir, rule,
+                            static_cast<uint8_t>(v->aux & 0x7f));
     if (d.rule >= 0 && static_cast<uint32_t>(d.rule) < current_.rules.size()) {
       current_.rules[d.rule].packets++;
       current_.rules[d.rule].bytes += bytes;
@@ -203,7 +222,8 @@ Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) 
     v.verdict = d.verdict;
     v.reason = d.reason;
     v.rule = d.rule >= 0 ? static_cast<uint32_t>(d.rule) : 0xffffffffu;
-    v.aux = d.dir == Direction::Egress ? 0x80 : 0;
+    v.aux = static_cast<uint8_t>((d.dir == Direction::Egress ? 0x80 : 0) | (d.sub & 0x7f));
+    v.reserved = static_cast<uint8_t>(current_.generation);
     const conntrack::FragKey fk = conntrack::make_frag_key(m, static_cast<uint16_t>(primary));
     frags_.record(fk, frags_.hash(fk), v, now_ns);
   }

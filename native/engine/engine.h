@@ -81,6 +81,8 @@ class Engine {
   conntrack::FragTable frags_;
   EngineCounters counters_;
   bool frags_ready_ = false;
+  uint32_t prev_generation_ = 0;
+  std::vector<int32_t> rule_renumber_;  // previous table's rule index -> current one (or -1)
 };
 
 }  // namespace sgfw::engine
