@@ -1,6 +1,7 @@
 // The long-running side of the live modes (monitor, run --inline, run --host): load the
 // policy, start the workers, reload on SIGHUP or file change without losing a packet or the
 // running table, serve metrics, print a status line on SIGUSR1, stop cleanly on SIGINT/SIGTERM.
+import { randomInt } from 'node:crypto';
 import { watch, writeFileSync, type FSWatcher } from 'node:fs';
 import type { Server } from 'node:http';
 import { loadPolicyTable, type LoadedPolicy } from '../dataplane/policy-table.js';
@@ -58,7 +59,9 @@ export class LiveController {
   /** Start and run until a signal (or a worker failure); resolves with the exit status. */
   async run(): Promise<number> {
     this.current = loadPolicyTable(this.opts.policyFile); // a bad policy never starts
-    this.live = new (loadNative().Live)(this.opts.native);
+    // A per-process hash seed: remote senders cannot aim their flows at one hash chain.
+    const hashSeed = this.opts.native.hashSeed ?? randomInt(2 ** 47);
+    this.live = new (loadNative().Live)({ ...this.opts.native, hashSeed });
     const gen = this.live.loadTable(this.current.blob);
     this.live.start();
     try {
