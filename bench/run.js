@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: sgfw's benchmark suite (issue 5 item 1, issue 7 item 6). Writes bench/RESULTS.md.
 //
-//   node bench/run.js [--only classify,conntrack,replay,inline,host] [--runs N] [--live-runs N] [--quick]
+//   node bench/run.js [--only classify,conntrack,control,replay,inline,host] [--runs N] [--live-runs N] [--quick]
 //
 // Sections (each measures sgfw against a baseline in the same run, and reports ratios):
 //   classify   native: lookups/s at 10..10,000 rules (ClassBench-style), chosen vs linear; build/swap
 //   conntrack  native: inserts/s, lookups/s, bytes/flow at 10K..1M flows vs std::unordered_map
+//   control    in process (tinybench): policy file -> blob -> native table, 10..1,000 rules; N-API call cost
 //   replay     whole process: sgfw replay (1M packets, 1,000 rules) vs tcpdump -nr with BPF filters
 //   inline     namespaces: sgfw run --inline vs kernel forwarding + nftables vs a bare AF_PACKET forwarder
 //   host       namespaces: sgfw run --host (NFQUEUE) vs kernel + nftables
@@ -18,12 +19,14 @@ import { join } from 'node:path';
 import { OUT, ROOT } from './lib/build.js';
 import { classify, conntrack } from './lib/sections/native.js';
 import { replay } from './lib/sections/replay.js';
+import { control } from './lib/sections/control.js';
 import { host, inline } from './lib/sections/live.js';
 import { run } from './lib/util.js';
 
 const SECTIONS = {
   classify: { title: 'Classification (native, one core)', fn: classify, runs: 5 },
   conntrack: { title: 'Conntrack (native, one core)', fn: conntrack, runs: 5 },
+  control: { title: 'Control path in process: policy file to loaded table (tinybench)', fn: control, runs: 1 },
   replay: { title: '`sgfw replay` whole process vs `tcpdump -nr`', fn: replay, runs: 5 },
   inline: { title: '`sgfw run --inline` in namespaces vs Linux forwarding + nftables vs a bare AF_PACKET forwarder', fn: inline, runs: 3, live: true },
   host: { title: '`sgfw run --host` (NFQUEUE) in namespaces vs the kernel + nftables', fn: host, runs: 3, live: true },
@@ -156,7 +159,7 @@ function write(file, sections, o, fresh) {
     '',
     'Written by `npm run bench` (`node bench/run.js`); do not edit by hand. Every figure is measured next',
     'to a baseline in the same run and given as a ratio to it; medians with min–max of N runs.',
-    'Re-run one part with `npm run bench -- --only classify|conntrack|replay|inline|host` (several: comma',
+    'Re-run one part with `npm run bench -- --only classify|conntrack|control|replay|inline|host` (several: comma',
     'separated); the other sections then stay as they were, each with its own date and machine load.',
     '',
     `Sections in this file from the latest invocation: ${Object.keys(fresh).join(', ') || 'none'}` +

@@ -25,6 +25,11 @@ const TARGETS = {
     deps: [],
     inc: ['-Inative'],
   }),
+  'udp-blast': () => ({
+    srcs: ['bench/native/udp_blast.cc'],
+    deps: [],
+    inc: [],
+  }),
   'bare-forwarder': () => ({
     srcs: ['native/capture/afpacket_source.cc', 'bench/native/bare_forwarder.cc'],
     deps: ['native/capture/afpacket_source.h', 'native/capture/afpacket_frame.h'],
@@ -52,4 +57,17 @@ export async function buildNative(name) {
     await must(argv, { cwd: ROOT, timeoutMs: 300_000 });
   }
   return { path: out, command: shellLine(argv) };
+}
+
+/**
+ * Waits (at most 3 minutes) for dist/cli/main.js and the addon: a concurrent `npm run build`
+ * removes build/ while it compiles. Throws with the fix when they do not appear.
+ */
+export async function needBuilt() {
+  const files = [join(ROOT, 'dist', 'cli', 'main.js'), join(ROOT, 'build', 'Release', 'sgfw_native.node')];
+  const end = Date.now() + 180_000;
+  while (!files.every((f) => existsSync(f))) {
+    if (Date.now() > end) throw new Error(`${files.filter((f) => !existsSync(f)).join(', ')} missing: run "npm run build" first`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/decision.h"
 #include "table/match_table.h"
 
 namespace sgfw::engine {
@@ -17,5 +18,11 @@ struct JsonNames {
   std::vector<std::string> rules;       // quoted
   void build(const table::MatchTable& t);
 };
+
+// The most bytes one verdict line can take.
+size_t verdict_line_bound(const Decision& d, const JsonNames& names);
+// Writes one verdict line of spec 6 (`{"i":0,"verdict":...}` and a newline) at out, which
+// holds verdict_line_bound() bytes; returns the end of what was written.
+char* format_verdict(char* out, uint64_t i, const Decision& d, const JsonNames& names);
 
 }  // namespace sgfw::engine

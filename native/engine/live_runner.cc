@@ -25,9 +25,20 @@ void add(EngineCounters& a, const EngineCounters& b) {
 }  // namespace
 
 bool LiveRunner::open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error,
-                      const std::string& flow_log_path) {
+                      const std::string& flow_log_path, const std::string& verdicts_path) {
   if (workers < 1) workers = 1;
   WorkerConfig wc = cfg;
+  if ((!verdicts_path.empty() || !cfg.dropped_path.empty()) && workers != 1) {
+    if (error) *error = "--verdicts and --write-dropped need a single worker";
+    return false;
+  }
+  if (!verdicts_path.empty()) {
+    if (!verdicts_.open(verdicts_path, "")) {
+      if (error) *error = verdicts_.error();
+      return false;
+    }
+    wc.verdicts = &verdicts_;
+  }
   if (!flow_log_path.empty()) {
     if (!flow_log_.open(flow_log_path, kFlowLogHeader)) {
       if (error) *error = flow_log_.error();
@@ -62,6 +73,7 @@ void LiveRunner::stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   flow_log_.flush();
+  verdicts_.flush();
 }
 
 WorkerSnapshot LiveRunner::snapshot(int wait_ms) {

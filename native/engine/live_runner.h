@@ -22,8 +22,9 @@ class LiveRunner {
 
   // CONTROL: open every worker's source. Nothing runs yet.
   // flow_log_path: append finished flows there (empty: no flow log).
+  // verdicts_path (JSON lines) and cfg.dropped_path (pcap) need a single worker.
   bool open(int workers, const SourceFactory& factory, const WorkerConfig& cfg, std::string* error,
-            const std::string& flow_log_path = "");
+            const std::string& flow_log_path = "", const std::string& verdicts_path = "");
   // CONTROL: publish a validated table; workers adopt it between batches.
   uint32_t publish(std::shared_ptr<const table::MatchTable> t) { return slot_.publish(std::move(t)); }
   uint32_t generation() const { return slot_.generation(); }
@@ -39,6 +40,7 @@ class LiveRunner {
  private:
   TableSlot slot_;
   AppendLog flow_log_;
+  AppendLog verdicts_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};

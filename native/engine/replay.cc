@@ -31,35 +31,9 @@ struct KeyHash {
 
 // Appends one verdict line (spec 6) to the file's buffer.
 void write_verdict(AtomicFile& f, uint64_t i, const Decision& d, const JsonNames& names) {
-  const std::string* iface = d.iface >= 0 && static_cast<size_t>(d.iface) < names.interfaces.size()
-                                 ? &names.interfaces[d.iface] : nullptr;
-  const std::string* rule = d.rule >= 0 && static_cast<size_t>(d.rule) < names.rules.size()
-                                ? &names.rules[d.rule] : nullptr;
-  const size_t need = 160 + (iface ? iface->size() : 4) + (rule ? rule->size() : 4);
-  char* p = f.reserve(need);
+  char* p = f.reserve(verdict_line_bound(d, names));
   if (!p) return;
-  char* s = p;
-  s += std::sprintf(s, "{\"i\":%" PRIu64 ",\"verdict\":\"%s\",\"reason\":\"%s\",\"interface\":", i,
-                    d.verdict == Verdict::Accept ? "accept" : "drop", kReasonNames[static_cast<int>(d.reason)]);
-  auto put = [&](const std::string* v) {
-    if (v) {
-      std::memcpy(s, v->data(), v->size());
-      s += v->size();
-    } else {
-      std::memcpy(s, "null", 4);
-      s += 4;
-    }
-  };
-  put(iface);
-  if (d.iface >= 0) {
-    s += std::sprintf(s, ",\"direction\":\"%s\",\"rule\":", d.dir == Direction::Ingress ? "ingress" : "egress");
-  } else {
-    s += std::sprintf(s, ",\"direction\":null,\"rule\":");
-  }
-  put(rule);
-  *s++ = '}';
-  *s++ = '\n';
-  f.commit_bytes(static_cast<size_t>(s - p));
+  f.commit_bytes(static_cast<size_t>(format_verdict(p, i, d, names) - p));
 }
 
 class Progress {

@@ -55,6 +55,7 @@ void Worker::adopt_table() {
     return;
   }
   generation_ = gen;
+  if (cfg_.verdicts) names_.build(*engine_.current().table);
   if (cfg_.flow_log) {
     const table::MatchTable& t = *engine_.current().table;
     std::vector<std::string> names;
@@ -108,6 +109,13 @@ void Worker::run(const std::atomic<bool>& stop) {
       }
       const Decision d = engine_.judge(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type),
                                        f.ts_ns, meta);
+      if (cfg_.verdicts) {
+        char line[1024];
+        if (verdict_line_bound(d, names_) <= sizeof line)
+          cfg_.verdicts->append(std::string_view(line, static_cast<size_t>(format_verdict(line, judged_, d, names_) - line)));
+      }
+      judged_++;
+      if (!cfg_.dropped_path.empty() && d.verdict == Verdict::Drop) write_dropped(f);
       uint8_t ok = d.verdict == Verdict::Accept ? 1 : 0;
       if (!ok && cfg_.audit) {
         audit_would_drop_++;
@@ -125,6 +133,15 @@ void Worker::run(const std::atomic<bool>& stop) {
   if (cfg_.flow_log && engine_.has_table())
     engine_.flows().for_each([&](const conntrack::Flow& f) { flow_log_.write_flow(f); });
   publish_snapshot();
+  if (dropped_.is_open()) dropped_.close();
+}
+
+void Worker::write_dropped(const capture::Frame& f) {
+  if (!dropped_.is_open()) {
+    if (dropped_.failed() || !dropped_.open(cfg_.dropped_path.c_str(), f.link_type)) return;
+  }
+  capture::Record r{f.data, f.caplen, f.wirelen, f.ts_ns, f.link_type, judged_};
+  dropped_.write(r);
 }
 
 WorkerSnapshot Worker::snapshot(int wait_ms) {

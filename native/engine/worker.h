@@ -13,7 +13,9 @@
 #include "capture/packet_source.h"
 #include "core/append_log.h"
 #include "engine/engine.h"
+#include "capture/pcap_writer.h"
 #include "engine/flow_log.h"
+#include "engine/json_names.h"
 #include "engine/table_slot.h"
 
 namespace sgfw::engine {
@@ -28,6 +30,9 @@ struct WorkerConfig {
   int timeout_ms = 50;
   AppendLog* flow_log = nullptr;  // finished flows as VPC flow log records (shared by workers)
   std::string account_id = "-";
+  // monitor (one worker): every verdict as a JSON line, and the dropped frames as a pcap.
+  AppendLog* verdicts = nullptr;
+  std::string dropped_path;
 };
 
 // What a worker has counted, by value: safe to read on the controller's thread.
@@ -61,12 +66,16 @@ class Worker {
   void adopt_table();
   void fold_retired();
   void publish_snapshot();
+  void write_dropped(const capture::Frame& f);
 
   std::unique_ptr<capture::PacketSource> src_;
   const TableSlot& slot_;
   WorkerConfig cfg_;
   Engine engine_;
   FlowLog flow_log_;
+  JsonNames names_;
+  uint64_t judged_ = 0;
+  capture::PcapWriter dropped_;
   uint32_t generation_ = 0;
   uint64_t unjudged_ = 0;
   uint64_t audit_would_drop_ = 0;

@@ -76,7 +76,8 @@ LiveWrap::LiveWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveWrap>(
   runner_ = std::make_unique<engine::LiveRunner>();
   std::string err;
   auto factory = [&spec](int w, int n, std::string* e) { return engine::open_source(spec, w, n, e); };
-  if (!runner_->open(workers, factory, cfg, &err, str_opt(o, "flowLog"))) {
+  cfg.dropped_path = str_opt(o, "writeDropped");
+  if (!runner_->open(workers, factory, cfg, &err, str_opt(o, "flowLog"), str_opt(o, "verdicts"))) {
     runner_.reset();
     throw_error(env, "ERR_INPUT_SOURCE", err);
   }

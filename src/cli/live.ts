@@ -50,12 +50,16 @@ async function runController(cmd: string, p: Parsed, title: string, native: Nati
 }
 
 export async function runMonitor(argv: string[]): Promise<number> {
-  const p = parse('monitor', argv, { ...COMMON, interface: { type: 'string' }, bpf: { type: 'string' } }, 0);
+  const p = parse('monitor', argv, {
+    ...COMMON, interface: { type: 'string' }, bpf: { type: 'string' }, verdicts: { type: 'string' }, 'write-dropped': { type: 'string' },
+  }, 0);
   const iface = required('monitor', p, 'interface');
   const native: NativeLiveOptions = {
     mode: 'monitor',
     interface: iface,
     bpf: str(p, 'bpf'),
+    verdicts: str(p, 'verdicts'),
+    writeDropped: str(p, 'write-dropped'),
     workers: 1,
     onConntrackFull: choice('monitor', p, 'on-conntrack-full', ['drop', 'bypass'] as const, 'drop'),
   };

@@ -106,6 +106,9 @@ export interface NativeLiveOptions {
   /** Append finished flows to this file as AWS VPC Flow Logs v2 records. */
   flowLog?: string;
   accountId?: string;
+  /** One worker only: every verdict as a JSON line (spec 6), and the dropped frames as a pcap. */
+  verdicts?: string;
+  writeDropped?: string;
   batch?: number;
   timeoutMs?: number;
 }

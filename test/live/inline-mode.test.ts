@@ -2,7 +2,7 @@
 // `sgfw monitor` beside it: allowed connections work end to end, denied ones fail, replies
 // of allowed flows pass, a large transfer needs full-size (offloaded) frames, reloads keep
 // an AWS tracked connection and an added Alibaba Drop rule cuts one.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNamespaces, CLIENT_V4, inlineTopology, SERVER_V4, SERVER_V6, type Spawned, type Topology } from './netns.js';
@@ -141,7 +141,10 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
   it('monitor counts what run would drop, without enforcing', async () => {
     // run enforces aws([HTTP]) since the previous test's reload; monitor reads the same file.
     // monitor watches the client's NIC: it sees every packet run judges on the way in.
-    monitor = await startSgfw(t, 'client', ['monitor', '--interface', 'eth0', '--policy', policy, '--metrics', `127.0.0.1:${MON_METRICS}`], /generation 1/);
+    const verdicts = join(dir, 'monitor.jsonl');
+    const dropped = join(dir, 'monitor-dropped.pcap');
+    monitor = await startSgfw(t, 'client', ['monitor', '--interface', 'eth0', '--policy', policy, '--metrics', `127.0.0.1:${MON_METRICS}`,
+      '--verdicts', verdicts, '--write-dropped', dropped], /generation 1/);
     // Inbound drops at the server's interface: the server's own packets of the connection the
     // previous test cut are dropped on their way out by run and never reach the client's NIC.
     const key = 'sgfw_interface_packets_total{interface="eni-srv",direction="ingress",verdict="drop"}';
@@ -158,6 +161,16 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
     expect(mon1! - mon0!).toBe(run1! - run0!);
     const mon = await scrape(t, 'client', MON_METRICS);
     expect(mon.get('sgfw_rule_hits_total{rule="sg-srv:ingress:0"}') ?? 0).toBeGreaterThanOrEqual(1);
+    // --verdicts and --write-dropped, as in replay: one line per judged packet, the drops as a pcap.
+    await monitor.kill('SIGTERM', 5000);
+    const lines = readFileSync(verdicts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { i: number; verdict: string; reason: string; rule: string | null });
+    const defaultDrops = lines.filter((l) => l.verdict === 'drop' && l.reason === 'default');
+    expect(defaultDrops.length).toBeGreaterThanOrEqual(mon1! - mon0!);
+    expect(lines.some((l) => l.rule === 'sg-srv:ingress:0')).toBe(true);
+    const pcap = readFileSync(dropped);
+    let records = 0;
+    for (let off = 24; off + 16 <= pcap.length; off += 16 + pcap.readUInt32LE(off + 8)) records++;
+    expect(records).toBe(lines.filter((l) => l.verdict === 'drop').length);
   });
   it('Alibaba: a reload that adds a Drop rule cuts the established connection', async () => {
     await start(alibaba([]));

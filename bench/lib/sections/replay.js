@@ -1,9 +1,10 @@
 // `sgfw replay` whole process over a generated 1M-packet trace with a 1,000-rule Alibaba policy,
 // against `tcpdump -nr TRACE -w /dev/null FILTER` (libpcap, stateless BPF) with a 50-clause and
 // a 2-clause port filter on the same trace, runs interleaved in the same run.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { OUT, ROOT } from '../build.js';
+import { needBuilt, OUT, ROOT } from '../build.js';
+import { ensurePolicies } from './control.js';
 import { must, run, summary, mmm, si, sig, ratio, table, shellLine } from '../util.js';
 
 // 50 ports: the benchmark topology's well-known ports (src/demo/bench-topology.ts) and 9 more,
@@ -13,6 +14,14 @@ const PORTS50 = [20, 21, 22, 23, 25, 53, 67, 69, 80, 110, 123, 135, 137, 139, 14
   9092, 9200, 11211, 27017];
 export const FILTER50 = PORTS50.map((p) => `port ${p}`).join(' or ');
 export const FILTER2 = 'tcp port 443 or udp port 53';
+
+/** Records in a classic pcap file (either byte order). */
+function pcapRecords(buf) {
+  const le = buf.readUInt32LE(0) === 0xa1b2c3d4 || buf.readUInt32LE(0) === 0xa1b23c4d;
+  let n = 0;
+  for (let off = 24; off + 16 <= buf.length; n++) off += 16 + (le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8));
+  return n;
+}
 
 async function generated(file, argv) {
   if (existsSync(file) && statSync(file).size > 0) return;
@@ -24,14 +33,13 @@ export async function replay({ runs, quick }) {
   const tag = packets === 1_000_000 ? '1m' : `${packets / 1000}k`;
   const trace = join(OUT, `trace-${tag}-s1.pcap`);
   const small = join(OUT, 'trace-1k-s1.pcap');
-  const policy = join(OUT, 'policy-alibaba-1k-s1.json');
+  const policy = join(OUT, 'policy-alibaba-1000-s1.json');
   const cli = join(ROOT, 'dist', 'cli', 'main.js');
-  if (!existsSync(cli)) throw new Error('dist/cli/main.js missing: run "npm run build" first');
+  await needBuilt();
   const gen = (n, out) => ['npx', 'vite-node', 'bench/gen-trace.ts', '--', '--packets', String(n), '--out', out, '--seed', '1'];
-  const genPolicy = ['npx', 'vite-node', 'bench/gen-policy.ts', '--', '--cloud', 'alibaba', '--rules', '1000', '--out', policy, '--seed', '1'];
   await generated(trace, gen(packets, trace));
   await generated(small, gen(1000, small));
-  await generated(policy, genPolicy);
+  const policyCommands = await ensurePolicies([1000]);
   const rel = (p) => p.replace(`${ROOT}/`, '');
 
   const sgfw = (t) => [process.execPath, cli, 'replay', '--policy', policy, t, '--json'];
@@ -39,18 +47,20 @@ export async function replay({ runs, quick }) {
   const commands = [
     shellLine(gen(packets, rel(trace))),
     shellLine(gen(1000, rel(small))),
-    shellLine(genPolicy.map((a) => (a === policy ? rel(policy) : a))),
+    ...policyCommands,
     `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(trace)} --json`,
     `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(small)} --json   (fixed cost: start-up, policy compile)`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '<50 clauses: ${PORTS50.slice(0, 3).map((p) => `port ${p}`).join(' or ')} or ... or port 27017>'`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '${FILTER2}'`,
+    'node -e 0   (node start-up alone)',
   ];
 
   // Page cache warm for everyone: read the file once.
   await must(['cat', trace], { timeoutMs: 60_000 }).catch(() => {});
-  const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], td50: [], td2: [], matched50: null };
+  const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], nodeStart: [], td50: [], td2: [], matched50: null };
   let last = null;
   for (let i = 0; i < runs; i++) {
+    await needBuilt();
     const s = await must(sgfw(trace), { timeoutMs: 120_000 });
     const j = JSON.parse(s.stdout);
     if (j.packets !== packets) throw new Error(`sgfw replay judged ${j.packets} packets, expected ${packets}`);
@@ -60,15 +70,21 @@ export async function replay({ runs, quick }) {
     res.sgfwElapsed.push(j.elapsedSeconds);
     const f = await must(sgfw(small), { timeoutMs: 60_000 });
     res.fixed.push(f.ms / 1000);
+    const n0 = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000 });
+    res.nodeStart.push(n0.ms / 1000);
     const a = await must(tcpdump(FILTER50), { timeoutMs: 120_000 });
     res.td50.push(packets / (a.ms / 1000));
     const b = await must(tcpdump(FILTER2), { timeoutMs: 120_000 });
     res.td2.push(packets / (b.ms / 1000));
   }
-  // How much of the trace each filter passes (tcpdump writes those to /dev/null).
+  // How much of the trace each filter passes (tcpdump writes those to /dev/null): write them to a
+  // file once and count its records.
   const count = async (f) => {
-    const r = await run(['sh', '-c', `tcpdump -nr '${trace}' -w - '${f}' 2>/dev/null | tcpdump -nr - 2>/dev/null | wc -l`], { timeoutMs: 120_000 });
-    return Number(r.stdout.trim());
+    const tmp = join(OUT, 'filter-count.pcap');
+    await must(['tcpdump', '-nr', trace, '-w', tmp, f], { timeoutMs: 120_000 });
+    const n = pcapRecords(readFileSync(tmp));
+    rmSync(tmp, { force: true });
+    return n;
   };
   const m50 = await count(FILTER50);
   const m2 = await count(FILTER2);
@@ -94,7 +110,8 @@ export async function replay({ runs, quick }) {
     `included) is ${sig(inS)} s and the fixed cost (node start-up, policy load/validate/compile to a blob,`,
     `table build, output: the same command over a 1,000-packet trace) ${sig(fx.median)} s; the rest`,
     `(${sig(Math.max(0, wallS - inS - fx.median))} s) is per-run work outside the judge loop`,
-    `(mapping/reading the trace, JSON output of ${last?.rules?.length ?? '?'} rule counters).`,
+    `(mapping/reading the trace, JSON output of ${last?.rules?.length ?? '?'} rule counters). Of the fixed cost, a bare`,
+    `\`node -e 0\` takes ${sig(summary(res.nodeStart).median)} s here.`,
     `Per packet inside the loop: ${sig(1e9 / sp.median)} ns.`,
   ].join(' ');
   const goals = [
