@@ -1,6 +1,7 @@
 #include "napi/live_wrap.h"
 
 #include "engine/sources.h"
+#include "napi/counters_js.h"
 #include "napi/js_errors.h"
 #include "napi/table_wrap.h"
 
@@ -18,13 +19,6 @@ int64_t int_opt(Napi::Object o, const char* k, int64_t dflt) {
 bool bool_opt(Napi::Object o, const char* k, bool dflt) {
   Napi::Value v = o.Get(k);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
-}
-
-Napi::Object pc(Napi::Env env, const engine::PacketCounters& c) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("packets", static_cast<double>(c.packets));
-  o.Set("bytes", static_cast<double>(c.bytes));
-  return o;
 }
 
 }  // namespace
@@ -119,37 +113,12 @@ Napi::Value LiveWrap::JsCounters(const Napi::CallbackInfo& info) {
                                                                            ? info[0].As<Napi::Number>().Int32Value()
                                                                            : 200));
   Napi::Object o = Napi::Object::New(env);
-  const engine::EngineCounters& c = s.counters;
   o.Set("generation", s.generation);
-  o.Set("packets", static_cast<double>(c.packets));
-  o.Set("bytes", static_cast<double>(c.bytes));
-  o.Set("accepted", static_cast<double>(c.accepted));
-  o.Set("dropped", static_cast<double>(c.dropped));
-  Napi::Object reasons = Napi::Object::New(env);
-  for (int i = 0; i < kReasonCount; i++) reasons.Set(kReasonNames[i], static_cast<double>(c.reasons[i]));
-  o.Set("reasons", reasons);
-  Napi::Object mal = Napi::Object::New(env);
-  for (int i = 1; i < kMalformedSubCount; i++) mal.Set(kMalformedSubNames[i], static_cast<double>(c.malformed[i]));
-  o.Set("malformed", mal);
-  Napi::Object inv = Napi::Object::New(env);
-  for (int i = 1; i < kInvalidSubCount; i++) inv.Set(kInvalidSubNames[i], static_cast<double>(c.invalid[i]));
-  o.Set("invalid", inv);
-  Napi::Object ex = Napi::Object::New(env);
-  ex.Set("conntrackBypass", static_cast<double>(c.conntrack_bypass));
-  ex.Set("ruleChangeCuts", static_cast<double>(c.rule_change_cuts));
-  ex.Set("flowsFlushed", static_cast<double>(c.flows_flushed));
-  ex.Set("tableSwaps", static_cast<double>(c.table_swaps));
+  set_engine_counters(env, o, s.counters);
+  Napi::Object ex = o.Get("exceptions").As<Napi::Object>();
   ex.Set("unjudged", static_cast<double>(s.unjudged));
   ex.Set("auditWouldDrop", static_cast<double>(s.audit_would_drop));
-  o.Set("exceptions", ex);
-  Napi::Object ct = Napi::Object::New(env);
-  ct.Set("entries", static_cast<double>(s.conntrack.entries));
-  ct.Set("max", static_cast<double>(s.conntrack_max));
-  ct.Set("created", static_cast<double>(s.conntrack.created));
-  ct.Set("expired", static_cast<double>(s.conntrack.expired));
-  ct.Set("evicted", static_cast<double>(s.conntrack.evicted));
-  ct.Set("full", static_cast<double>(s.conntrack.full));
-  o.Set("conntrack", ct);
+  o.Set("conntrack", conntrack_js(env, s.conntrack, s.conntrack_max));
   Napi::Array ports = Napi::Array::New(env, static_cast<size_t>(s.source.ports));
   for (int p = 0; p < s.source.ports && p < capture::kMaxPorts; p++) {
     const capture::PortStats& ps = s.source.port[p];
@@ -163,27 +132,10 @@ Napi::Value LiveWrap::JsCounters(const Napi::CallbackInfo& info) {
   }
   o.Set("ports", ports);
   Napi::Array rules = Napi::Array::New(env);
-  for (const auto& [id, v] : s.rules) {
-    Napi::Object x = Napi::Object::New(env);
-    x.Set("rule", id);
-    x.Set("packets", static_cast<double>(v.packets));
-    x.Set("bytes", static_cast<double>(v.bytes));
-    rules.Set(rules.Length(), x);
-  }
+  for (const auto& [id, v] : s.rules) rules.Set(rules.Length(), rule_js(env, id, v));
   o.Set("rules", rules);
   Napi::Array ifs = Napi::Array::New(env);
-  for (const auto& [id, v] : s.interfaces) {
-    Napi::Object x = Napi::Object::New(env);
-    x.Set("interface", id);
-    const char* dirs[2] = {"ingress", "egress"};
-    for (int d = 0; d < 2; d++) {
-      Napi::Object y = Napi::Object::New(env);
-      y.Set("accepted", pc(env, v.accepted[d]));
-      y.Set("dropped", pc(env, v.dropped[d]));
-      x.Set(dirs[d], y);
-    }
-    ifs.Set(ifs.Length(), x);
-  }
+  for (const auto& [id, v] : s.interfaces) ifs.Set(ifs.Length(), interface_js(env, id, v));
   o.Set("interfaces", ifs);
   return o;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "engine/replay.h"
+#include "napi/counters_js.h"
 #include "napi/js_errors.h"
 #include "napi/table_wrap.h"
 
@@ -19,13 +20,6 @@ bool opt_bool(Napi::Object o, const char* key) {
   return v.IsBoolean() && v.As<Napi::Boolean>().Value();
 }
 
-Napi::Object packet_counters(Napi::Env env, const engine::PacketCounters& c) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("packets", static_cast<double>(c.packets));
-  o.Set("bytes", static_cast<double>(c.bytes));
-  return o;
-}
-
 Napi::Value addr_string(Napi::Env env, uint8_t family, const uint8_t* a) {
   char buf[INET6_ADDRSTRLEN];
   inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, sizeof buf);
@@ -34,40 +28,10 @@ Napi::Value addr_string(Napi::Env env, uint8_t family, const uint8_t* a) {
 
 Napi::Object result_to_js(Napi::Env env, const engine::ReplayResult& r) {
   Napi::Object o = Napi::Object::New(env);
-  const engine::EngineCounters& c = r.counters;
-  o.Set("packets", static_cast<double>(c.packets));
-  o.Set("bytes", static_cast<double>(c.bytes));
-  o.Set("accepted", static_cast<double>(c.accepted));
-  o.Set("dropped", static_cast<double>(c.dropped));
+  set_engine_counters(env, o, r.counters);
   o.Set("elapsedNs", static_cast<double>(r.elapsed_ns));
   o.Set("linkTypes", r.link_types);
-  Napi::Object reasons = Napi::Object::New(env);
-  for (int i = 0; i < kReasonCount; i++) reasons.Set(kReasonNames[i], static_cast<double>(c.reasons[i]));
-  o.Set("reasons", reasons);
-  Napi::Object mal = Napi::Object::New(env);
-  for (int i = 1; i < kMalformedSubCount; i++)
-    if (c.malformed[i]) mal.Set(kMalformedSubNames[i], static_cast<double>(c.malformed[i]));
-  o.Set("malformed", mal);
-  Napi::Object inv = Napi::Object::New(env);
-  for (int i = 1; i < kInvalidSubCount; i++)
-    if (c.invalid[i]) inv.Set(kInvalidSubNames[i], static_cast<double>(c.invalid[i]));
-  o.Set("invalid", inv);
-  Napi::Object ex = Napi::Object::New(env);
-  ex.Set("conntrackBypass", static_cast<double>(c.conntrack_bypass));
-  ex.Set("ruleChangeCuts", static_cast<double>(c.rule_change_cuts));
-  ex.Set("flowsFlushed", static_cast<double>(c.flows_flushed));
-  ex.Set("tableSwaps", static_cast<double>(c.table_swaps));
-  o.Set("exceptions", ex);
-
-  Napi::Object ct = Napi::Object::New(env);
-  ct.Set("entries", static_cast<double>(r.conntrack.entries));
-  ct.Set("max", static_cast<double>(r.conntrack_max));
-  ct.Set("created", static_cast<double>(r.conntrack.created));
-  ct.Set("expired", static_cast<double>(r.conntrack.expired));
-  ct.Set("evicted", static_cast<double>(r.conntrack.evicted));
-  ct.Set("full", static_cast<double>(r.conntrack.full));
-  ct.Set("removed", static_cast<double>(r.conntrack.removed));
-  o.Set("conntrack", ct);
+  o.Set("conntrack", conntrack_js(env, r.conntrack, r.conntrack_max));
   Napi::Object fr = Napi::Object::New(env);
   fr.Set("entries", static_cast<double>(r.fragments.entries));
   fr.Set("inserted", static_cast<double>(r.fragments.inserted));
@@ -79,27 +43,12 @@ Napi::Object result_to_js(Napi::Env env, const engine::ReplayResult& r) {
 
   Napi::Array rules = Napi::Array::New(env, r.rules.size());
   for (size_t i = 0; i < r.rules.size(); i++) {
-    Napi::Object x = Napi::Object::New(env);
-    x.Set("rule", r.rules[i].id);
-    x.Set("packets", static_cast<double>(r.rules[i].packets));
-    x.Set("bytes", static_cast<double>(r.rules[i].bytes));
-    rules.Set(i, x);
+    engine::PacketCounters pc{r.rules[i].packets, r.rules[i].bytes};
+    rules.Set(i, rule_js(env, r.rules[i].id, pc));
   }
   o.Set("rules", rules);
   Napi::Array ifs = Napi::Array::New(env, r.interfaces.size());
-  for (size_t i = 0; i < r.interfaces.size(); i++) {
-    const engine::InterfaceCounters& ic = r.interfaces[i].counters;
-    Napi::Object x = Napi::Object::New(env);
-    x.Set("interface", r.interfaces[i].id);
-    const char* dirs[2] = {"ingress", "egress"};
-    for (int d = 0; d < 2; d++) {
-      Napi::Object y = Napi::Object::New(env);
-      y.Set("accepted", packet_counters(env, ic.accepted[d]));
-      y.Set("dropped", packet_counters(env, ic.dropped[d]));
-      x.Set(dirs[d], y);
-    }
-    ifs.Set(i, x);
-  }
+  for (size_t i = 0; i < r.interfaces.size(); i++) ifs.Set(i, interface_js(env, r.interfaces[i].id, r.interfaces[i].counters));
   o.Set("interfaces", ifs);
 
   Napi::Array flows = Napi::Array::New(env, r.flows.size());

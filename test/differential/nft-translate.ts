@@ -2,7 +2,7 @@
 // router namespace: the Linux kernel as a second, independent stateful firewall.
 //
 // Layout (table inet <name>):
-//   chain fwd (hook forward, priority filter, policy drop):
+//   chain sgfw_fwd (hook forward, priority filter, policy drop):
 //     counter "seen"                                 every packet that reached the hook
 //     TCP flags no segment may carry -> drop         "invalid" (sgfw tcp_flags_valid, = Linux tcp_valid_flags)
 //     ct state established -> accept                 "established"
@@ -15,7 +15,7 @@
 //     drop                                           "no-interface"
 //   chain in_i / out_i: one rule per compiled entry, in match order, with its counter;
 //     accept in out_i goes on to the receiver's ingress when the destination is protected too;
-//   chain record (hook forward, priority 100): the IPv4 id / IPv6 flow label of every packet
+//   chain sgfw_record (hook forward, priority 100): the IPv4 id / IPv6 flow label of every packet
 //     that fwd accepted, in the sets passed4 / passed6 (per-packet outcomes).
 //
 // The entry contract followed is format.h's, as src/table/reference-match.ts implements it:
@@ -102,7 +102,7 @@ export function translateTable(t: CompiledTable, name = 'sgfwdiff'): NftTranslat
   L(`table inet ${name} {`);
   L('  set passed4 { typeof ip id; flags dynamic; size 65536; }');
   L('  set passed6 { typeof ip6 flowlabel; flags dynamic; size 1048576; }');
-  L('  chain fwd {');
+  L('  chain sgfw_fwd {');
   L('    type filter hook forward priority filter; policy drop;');
   L('    counter comment "seen"');
   L(`    meta l4proto tcp tcp flags & (fin|syn|rst|ack|urg) != ${VALID_TCP_FLAGS} counter drop comment "invalid"`);
@@ -134,7 +134,7 @@ export function translateTable(t: CompiledTable, name = 'sgfwdiff'): NftTranslat
       L('  }');
     }
   });
-  L('  chain record {');
+  L('  chain sgfw_record {');
   L('    type filter hook forward priority 100; policy accept;');
   L('    meta nfproto ipv4 add @passed4 { ip id }');
   L('    meta nfproto ipv6 add @passed6 { ip6 flowlabel }');

@@ -158,7 +158,10 @@ export function generateTrace(table: CompiledTable, o: GenOptions): TracePacket[
         build: (id) => tcpPacket({ src: s, dst: d, srcPort: sp, dstPort: dp, flags, seq: seq >>> 0, ack: ack >>> 0, payload: new Uint8Array(data), ...ip(s, id) }),
       });
     };
-    const variant = pick(['full', 'full', 'full', 'full', 'rst', 'rst', 'retry', 'retry', 'midstream', 'midstream', 'invalid', 'router']);
+    let variant = pick(['full', 'full', 'full', 'full', 'rst', 'rst', 'retry', 'retry', 'midstream', 'midstream', 'invalid', 'router', 'router']);
+    // A router's error only where it can come from outside to the protected side: an error to
+    // an outside initiator would travel outside -> outside, past no protected interface.
+    if (variant === 'router' && !iInside) variant = 'full';
     if (variant === 'invalid') {
       seg(true, TCP_SYN | TCP_FIN, iseq, 0);
       seg(true, 0, iseq, 0);
