@@ -58,15 +58,16 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
   const servers: Spawned[] = [];
   let policy: string;
 
-  async function start(policyValue: unknown): Promise<void> {
+  async function start(policyValue: unknown, extra: string[] = []): Promise<void> {
     await sgfw?.kill('SIGTERM', 5000);
     writeJson(dir, 'policy.json', policyValue);
-    sgfw = await startSgfw(t, 'fw', ['run', '--inline', 'outside:inside', '--policy', policy, '--metrics', `127.0.0.1:${METRICS}`], /generation 1/);
+    sgfw = await startSgfw(t, 'fw', ['run', '--inline', 'outside:inside', '--policy', policy, '--metrics', `127.0.0.1:${METRICS}`, ...extra], /generation 1/);
   }
 
-  async function reload(policyValue: unknown, gen: number): Promise<void> {
+  /** Rewrite the policy and reload: by SIGHUP, or (signal false) by --watch seeing the file change. */
+  async function reload(policyValue: unknown, gen: number, signal = true): Promise<void> {
     writeJson(dir, 'policy.json', policyValue);
-    process.kill(sgfw!.pid, 'SIGHUP');
+    if (signal) process.kill(sgfw!.pid, 'SIGHUP');
     const until = Date.now() + 5000;
     while (!new RegExp(`generation ${gen} in force`).test(sgfw!.stderr()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(sgfw!.stderr()).toMatch(new RegExp(`generation ${gen} in force`));
@@ -173,14 +174,14 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
     expect(records).toBe(lines.filter((l) => l.verdict === 'drop').length);
   });
   it('Alibaba: a reload that adds a Drop rule cuts the established connection', async () => {
-    await start(alibaba([]));
+    await start(alibaba([]), ['--watch']);
     const go = join(dir, 'go-ali');
     const c = await persistentClient(t, 'client', SERVER_V4, LINES, go);
     const drop = {
       SecurityGroupRuleId: 'sgr-cut', Direction: 'ingress', Policy: 'Drop', Priority: '1', IpProtocol: 'TCP',
       PortRange: `${LINES}/${LINES}`, SourceCidrIp: `${CLIENT_V4}/32`,
     };
-    await reload(alibaba([drop]), 2);
+    await reload(alibaba([drop]), 2, false); // --watch picks the change up
     writeFileSync(go, '');
     await c.exited;
     expect(c.stdout()).not.toContain('got:echo:two');
