@@ -1,6 +1,8 @@
 // Bad policies (issue 6 item 4): every broken file of test/fixtures/policies/bad/ is refused by
 // `sgfw check` and `sgfw replay` with exit status 2 and a message naming the file and the field
-// path of expected.json (no partial output left behind), and a running `sgfw monitor` started
+// path of expected.json (no partial output left behind): every file through the built CLI's
+// main() in one node process (its return value is the process exit status), and a sample of six
+// files (six different error codes) as separate processes. A running `sgfw monitor` started
 // with a good policy keeps its table through a SIGHUP reload of each one: stderr says REFUSED
 // with the field path, sgfw_reloads_total{result="failed"} counts them all,
 // sgfw_table_generation stays 1. One monitor process (on the loopback device of a namespace
@@ -9,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpPacket, TCP_SYN, ethernet } from '../../src/packet/build.js';
 import { writePcap } from '../../src/packet/pcap-write.js';
@@ -70,6 +73,50 @@ describe('the bad policy corpus', () => {
   });
 });
 
+/**
+ * Runs many sgfw command lines in ONE node process: a driver imports the built CLI (whose own
+ * start-up call is given --version) and calls its main(argv) per command line, capturing what
+ * each writes; main's return value is what the CLI sets as the process exit status. Node's
+ * start-up costs about half a second per process here, too much for 2 x 74 processes.
+ */
+async function sgfwBatch(tmp: string, commands: string[][]): Promise<Ran[]> {
+  const driver = join(tmp, 'driver.mjs');
+  writeFileSync(driver, `
+    const real = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+    let buf = null;
+    process.stdout.write = (c, ...a) => (buf ? (buf.stdout += String(c), true) : real.out(c, ...a));
+    process.stderr.write = (c, ...a) => (buf ? (buf.stderr += String(c), true) : real.err(c, ...a));
+    const { main } = await import(${JSON.stringify(pathToFileURL(CLI).href)});
+    const commands = JSON.parse(await (await import('node:fs')).promises.readFile(process.env.SGFW_BATCH, 'utf8'));
+    const results = [];
+    for (const argv of commands) {
+      buf = { stdout: '', stderr: '' };
+      const code = await main(argv);
+      results.push({ code, stdout: buf.stdout, stderr: buf.stderr });
+      buf = null;
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the import-time --version call has finished
+    real.out('\\nBATCH ' + JSON.stringify(results) + '\\n');
+  `);
+  const list = join(tmp, `batch-${Date.now()}.json`);
+  writeFileSync(list, JSON.stringify(commands));
+  const r = await new Promise<Ran>((resolve) => {
+    const c = spawn(process.execPath, [driver, '--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SGFW_BATCH: list } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
+    c.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  const m = /\nBATCH (.*)\n/.exec(r.stdout);
+  if (!m) throw new Error(`batch driver failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  return JSON.parse(m[1]!) as Ran[];
+}
+
 describe('sgfw check and sgfw replay refuse every bad policy (exit 2, field named, no output)', () => {
   let tmp: string;
   let trace: string;
@@ -80,32 +127,49 @@ describe('sgfw check and sgfw replay refuse every bad policy (exit 2, field name
     writeFileSync(trace, writePcap([{ tsNs: 1_750_000_000_000_000_000n, data: syn }], { resolution: 'ns' }));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const base = (f: string) => join(tmp, f.replace(/\.json$/, ''));
+  const replayArgs = (f: string, policy = join(DIR, f)) =>
+    ['replay', '--policy', policy, '--verdicts', `${base(f)}.jsonl`, '--write-accepted', `${base(f)}.pcap`, trace];
 
   it('check: every file', async () => {
-    const rs = await pool(files, 4, (f) => sgfw(['check', '--policy', join(DIR, f)]));
+    const rs = await sgfwBatch(tmp, files.map((f) => ['check', '--policy', join(DIR, f)]));
     files.forEach((f, k) => {
       expect(rs[k]!.code, `${f}: ${rs[k]!.stderr}`).toBe(2);
       expectNamed(rs[k]!.stderr + rs[k]!.stdout, join(DIR, f), f);
     });
-  }, 120_000);
+    // The good policy passes the same way (the refusals are the files' doing).
+    const [ok] = await sgfwBatch(tmp, [['check', '--policy', GOOD]]);
+    expect(ok!.code, ok!.stderr).toBe(0);
+  });
 
   it('replay: every file, and no verdicts or pcap files left behind', async () => {
-    const rs = await pool(files, 4, (f) => {
-      const base = join(tmp, f.replace(/\.json$/, ''));
-      return sgfw(['replay', '--policy', join(DIR, f), '--verdicts', `${base}.jsonl`, '--write-accepted', `${base}.pcap`, trace]);
-    });
+    const rs = await sgfwBatch(tmp, [...files.map((f) => replayArgs(f)), replayArgs('good.json', GOOD)]);
     files.forEach((f, k) => {
       expect(rs[k]!.code, `${f}: ${rs[k]!.stderr}`).toBe(2);
       expect(rs[k]!.stdout, f).toBe('');
       expectNamed(rs[k]!.stderr, join(DIR, f), f);
-      const base = join(tmp, f.replace(/\.json$/, ''));
-      expect(existsSync(`${base}.jsonl`) || existsSync(`${base}.pcap`), f).toBe(false);
+      expect(existsSync(`${base(f)}.jsonl`) || existsSync(`${base(f)}.pcap`), f).toBe(false);
     });
-    // The same command with the good policy works (the refusals above are the policy's doing).
-    const ok = await sgfw(['replay', '--policy', GOOD, '--verdicts', join(tmp, 'good.jsonl'), trace]);
+    const ok = rs[files.length]!;
     expect(ok.code, ok.stderr).toBe(0);
-    expect(readFileSync(join(tmp, 'good.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
-  }, 120_000);
+    expect(readFileSync(`${base('good.json')}.jsonl`, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('as separate processes: the exit status is 2 (a sample of the corpus, one per kind of error)', async () => {
+    const byCode = new Map<string, string>();
+    for (const f of files) if (!byCode.has(expected[f]!.code)) byCode.set(expected[f]!.code, f);
+    const sample = [...byCode.values()].slice(0, 6);
+    expect(sample.length).toBeGreaterThanOrEqual(4);
+    const rs = await pool(sample, 2, async (f) => [await sgfw(['check', '--policy', join(DIR, f)]), await sgfw(replayArgs(f))] as const);
+    sample.forEach((f, k) => {
+      const [check, replay] = rs[k]!;
+      expect(check.code, `check ${f}: ${check.stderr}`).toBe(2);
+      expectNamed(check.stderr + check.stdout, join(DIR, f), f);
+      expect(replay.code, `replay ${f}: ${replay.stderr}`).toBe(2);
+      expectNamed(replay.stderr, join(DIR, f), f);
+      expect(existsSync(`${base(f)}.jsonl`), f).toBe(false);
+    });
+  }, 60_000);
 });
 
 const avail = await canUseNamespaces();

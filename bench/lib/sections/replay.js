@@ -28,6 +28,17 @@ async function generated(file, argv) {
   await must(argv, { cwd: ROOT, timeoutMs: 300_000 });
 }
 
+/** must(), but waits out a concurrent `npm run build` (it removes the addon while compiling). */
+async function mustSgfw(argv, opts) {
+  for (let attempt = 0; ; attempt++) {
+    await needBuilt();
+    const r = await run(argv, opts);
+    if (r.code === 0) return r;
+    if (attempt < 3 && /addon not built/.test(r.stderr)) continue;
+    return must(argv, opts); // fails again, with the message
+  }
+}
+
 export async function replay({ runs, quick }) {
   const packets = quick ? 200_000 : 1_000_000;
   const tag = packets === 1_000_000 ? '1m' : `${packets / 1000}k`;
@@ -53,25 +64,27 @@ export async function replay({ runs, quick }) {
     `tcpdump -nr ${rel(trace)} -w /dev/null '<50 clauses: ${PORTS50.slice(0, 3).map((p) => `port ${p}`).join(' or ')} or ... or port 27017>'`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '${FILTER2}'`,
     'node -e 0   (node start-up alone)',
+    'node dist/cli/main.js --help   (start-up and module loading)',
   ];
 
   // Page cache warm for everyone: read the file once.
   await must(['cat', trace], { timeoutMs: 60_000 }).catch(() => {});
-  const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], nodeStart: [], td50: [], td2: [], matched50: null };
+  const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], nodeStart: [], cliLoad: [], td50: [], td2: [], matched50: null };
   let last = null;
   for (let i = 0; i < runs; i++) {
-    await needBuilt();
-    const s = await must(sgfw(trace), { timeoutMs: 120_000 });
+    const s = await mustSgfw(sgfw(trace), { timeoutMs: 120_000 });
     const j = JSON.parse(s.stdout);
     if (j.packets !== packets) throw new Error(`sgfw replay judged ${j.packets} packets, expected ${packets}`);
     last = j;
     res.sgfwWall.push(packets / (s.ms / 1000));
     res.sgfwInProc.push(j.packetsPerSecond);
     res.sgfwElapsed.push(j.elapsedSeconds);
-    const f = await must(sgfw(small), { timeoutMs: 60_000 });
+    const f = await mustSgfw(sgfw(small), { timeoutMs: 60_000 });
     res.fixed.push(f.ms / 1000);
     const n0 = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000 });
     res.nodeStart.push(n0.ms / 1000);
+    const h = await must([process.execPath, cli, '--help'], { timeoutMs: 30_000 });
+    res.cliLoad.push(h.ms / 1000);
     const a = await must(tcpdump(FILTER50), { timeoutMs: 120_000 });
     res.td50.push(packets / (a.ms / 1000));
     const b = await must(tcpdump(FILTER2), { timeoutMs: 120_000 });
@@ -111,12 +124,13 @@ export async function replay({ runs, quick }) {
     `table build, output: the same command over a 1,000-packet trace) ${sig(fx.median)} s; the rest`,
     `(${sig(Math.max(0, wallS - inS - fx.median))} s) is per-run work outside the judge loop`,
     `(mapping/reading the trace, JSON output of ${last?.rules?.length ?? '?'} rule counters). Of the fixed cost, a bare`,
-    `\`node -e 0\` takes ${sig(summary(res.nodeStart).median)} s here.`,
+    `\`node -e 0\` takes ${sig(summary(res.nodeStart).median)} s here and \`sgfw --help\` (start-up and loading the CLI's`,
+    `modules) ${sig(summary(res.cliLoad).median)} s; the control section gives the policy compile and table build.`,
     `Per packet inside the loop: ${sig(1e9 / sp.median)} ns.`,
   ].join(' ');
+  const vs50 = per(res.sgfwWall, res.td50).median;
   const goals = [
-    ['sgfw whole process ≥ 1.5x tcpdump 50-clause', `${sig(sw.median / t50.median)}x`, ratio(sw.median / t50.median, 1.5),
-      sw.median / t50.median >= 1.5 ? 'met' : '**missed**'],
+    ['sgfw whole process ≥ 1.5x tcpdump 50-clause', `${sig(vs50)}x`, ratio(vs50, 1.5), vs50 >= 1.5 ? 'met' : '**missed**'],
     ['≥ 15 M packets/s inside the process', si(sp.median), ratio(sp.median, 15e6), sp.median >= 15e6 ? 'met' : '**missed**'],
   ];
   const md = [
