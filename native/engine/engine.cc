@@ -197,6 +197,8 @@ Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) 
       const bool previous = v->reserved == static_cast<uint8_t>(prev_generation_) &&
                             static_cast<size_t>(rule) < rule_renumber_.size();
       rule = previous ? rule_renumber_[rule] : kNoRule;
+      // The rule that decided the first fragment is gone: its verdict no longer stands.
+      if (rule < 0) return verdict_of(Verdict::Drop, Reason::Fragment, static_cast<int32_t>(primary), primary_dir);
     }
     // aux holds the direction of the decision that stood and its sub-reason (see below).
     const Direction dir = (v->aux & 0x80) ? Direction::Egress : Direction::Ingress;

@@ -71,11 +71,10 @@ async function udpFlood(t, seconds) {
   }
 }
 
-async function pingRtt(t) {
-  // Idle round trip: 20 echoes 50 ms apart (the link is otherwise quiet).
-  const r = await t.exec('client', ['ping', '-n', '-q', '-c', '20', '-i', '0.05', '-W', '1', '-w', '8', SERVER_V4], { timeoutMs: 12_000 });
-  const m = /= [\d.]+\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
-  return m ? Number(m[1]) : NaN;
+async function pingRtts(t) {
+  // Idle round trip: 20 echoes 50 ms apart (the link is otherwise quiet); every echo's time.
+  const r = await t.exec('client', ['ping', '-n', '-c', '20', '-i', '0.05', '-W', '1', '-w', '8', SERVER_V4], { timeoutMs: 12_000 });
+  return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
 }
 
 async function startSgfw(t, host, args, ready) {
@@ -103,7 +102,7 @@ async function reachable(t) {
 /** Runs every case's measurements, interleaved; returns { [case]: { tcp: [], udp: [], sent: [], lost: [], rtt: [] } }. */
 async function measure(cases, { runs, seconds, log }) {
   const out = Object.fromEntries(cases.map((c) => [c.name, { tcp: [], udp: [], sent: [], lost: [], rtt: [], retrans: [], errors: [] }]));
-  for (const c of cases) out[c.name].rtt.push(await pingRtt(c.topo));
+  for (const c of cases) out[c.name].rtt.push(...(await pingRtts(c.topo)));
   for (let i = 0; i < runs; i++) {
     for (const c of cases) {
       const o = out[c.name];
@@ -119,10 +118,11 @@ async function measure(cases, { runs, seconds, log }) {
       log(`  ${c.name} run ${i + 1}: TCP ${sig(tcp.gbps ?? NaN)} Gbit/s, UDP ${si(udp.pps ?? NaN)} pps delivered`);
     }
   }
-  for (const c of cases) out[c.name].rtt.push(await pingRtt(c.topo));
+  for (const c of cases) out[c.name].rtt.push(...(await pingRtts(c.topo)));
   return out;
 }
 
+const signed = (x) => (x >= 0 ? `+${sig(x)}` : `−${sig(-x)}`);
 const oneLine = (s) => (s ?? '').replace(/\s+/g, ' ').trim().slice(0, 600) || 'n/a';
 const perRun = (a, b) => summary(a.map((x, i) => x / b[i]));
 const rx = (s) => mmm(s, (v) => `${sig(v)}x`);
@@ -147,7 +147,7 @@ export async function inline({ runs, quick, log }) {
     `TCP: iperf3 -s -1 (server);  iperf3 -c ${SERVER_V4} -t ${seconds} -O 1 -J (client)`,
     ub.command,
     `UDP: bench/out/bin/udp-blast sink ${IPERF_PORT} --seconds ${seconds + 8} (server);  bench/out/bin/udp-blast send ${SERVER_V4} ${IPERF_PORT} --seconds ${seconds} --pps ${UDP_PPS} --len ${UDP_LEN} (client); delivered = datagrams the sink received / sending time`,
-    `RTT: ping -c 20 -i 0.05 ${SERVER_V4} (average), before and after the throughput runs`,
+    `RTT: ping -c 20 -i 0.05 ${SERVER_V4}, before and after the throughput runs: median (min–max) of the 40 echoes`,
   ];
   const topos = {};
   const procs = [];
@@ -195,7 +195,7 @@ export async function inline({ runs, quick, log }) {
     rows.push([`UDP 64 B packets/s offered by udp-blast, offloads ${mode}`, mmm(summary(k.sent)), mmm(summary(b.sent)), mmm(summary(s.sent)),
       rx(perRun(s.sent, k.sent)), rx(perRun(b.sent, k.sent)), rx(perRun(s.sent, b.sent))]);
     rows.push([`idle ping RTT ms, offloads ${mode}`, gb(summary(k.rtt)), gb(summary(b.rtt)), gb(summary(s.rtt)),
-      `+${sig(summary(s.rtt).median - rttK)} ms`, `+${sig(summary(b.rtt).median - rttK)} ms`, `+${sig(summary(s.rtt).median - summary(b.rtt).median)} ms`]);
+      `${signed(summary(s.rtt).median - rttK)} ms`, `${signed(summary(b.rtt).median - rttK)} ms`, `${signed(summary(s.rtt).median - summary(b.rtt).median)} ms`]);
     const tcpK = perRun(s.tcp, k.tcp).median;
     const udpK = (perRun(s.udp, k.udp)).median;
     const need = mode === 'on' ? 0.8 : 0.6;
@@ -253,7 +253,7 @@ export async function host({ runs, quick, log }) {
     ub.command,
     `TCP: iperf3 -s -1 (server);  iperf3 -c ${SERVER_V4} -t ${seconds} -O 1 -J (client)`,
     `UDP: bench/out/bin/udp-blast sink ${IPERF_PORT} --seconds ${seconds + 8} (server);  bench/out/bin/udp-blast send ${SERVER_V4} ${IPERF_PORT} --seconds ${seconds} --pps ${UDP_PPS} --len ${UDP_LEN} (client)`,
-    `RTT: ping -c 20 -i 0.05 ${SERVER_V4}`,
+    `RTT: ping -c 20 -i 0.05 ${SERVER_V4}, before and after the throughput runs: median (min–max) of the 40 echoes`,
   ];
   const topos = {};
   let s;
@@ -280,7 +280,7 @@ export async function host({ runs, quick, log }) {
     ['TCP Gbit/s', gb(summary(k.tcp)), gb(summary(g.tcp)), rx(perRun(g.tcp, k.tcp))],
     ['UDP 64 B packets/s delivered', mmm(summary(k.udp)), mmm(summary(g.udp)), rx(perRun(g.udp, k.udp))],
     ['UDP 64 B packets/s offered by udp-blast', mmm(summary(k.sent)), mmm(summary(g.sent)), rx(perRun(g.sent, k.sent))],
-    ['idle ping RTT ms', gb(summary(k.rtt)), gb(summary(g.rtt)), `+${sig(summary(g.rtt).median - summary(k.rtt).median)} ms`],
+    ['idle ping RTT ms', gb(summary(k.rtt)), gb(summary(g.rtt)), `${signed(summary(g.rtt).median - summary(k.rtt).median)} ms`],
   ];
   const goals = [
     ['host TCP vs kernel + nftables (issue 7: report the ratio)', gb(summary(g.tcp)) + ' Gbit/s', rx(perRun(g.tcp, k.tcp)), 'reported'],
