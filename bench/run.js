@@ -174,6 +174,7 @@ function write(file, sections, o, fresh) {
 }
 
 main().catch((e) => {
-  console.error(`bench: ${e?.stack ?? e}`);
+  const usage = /^(unknown|runs must|--\w[\w-]* needs)/.test(e?.message ?? '');
+  console.error(`bench: ${usage ? e.message : e?.stack ?? e}`);
   process.exit(2);
 });
