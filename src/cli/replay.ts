@@ -40,12 +40,14 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
   const json = flag(p, 'json');
   let policy: LoadedPolicy;
   let trace: string;
+  let traceLabel: string | undefined;
   let cleanup = () => {};
   if (str(p, 'policy') === undefined && p.positionals.length === 0) {
     // No policy and no trace: the embedded demo (README's first command).
     const demo = demoInput();
     policy = demo.policy;
     trace = demo.trace;
+    traceLabel = 'demo trace (embedded)';
     cleanup = demo.cleanup;
     if (!json) process.stderr.write(`sgfw replay: no --policy and TRACE given: judging the embedded demo trace\n`);
   } else {
@@ -85,6 +87,7 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     const swaps = strs(p, 'swap').map(parseSwap);
     const { summary } = runReplay({
       trace,
+      traceLabel,
       policy,
       swaps,
       verdicts: str(p, 'verdicts'),

@@ -12,6 +12,8 @@ export interface ReplaySwap {
 
 export interface ReplayRequest {
   trace: string;
+  /** How the summary names the trace (default: its path). */
+  traceLabel?: string;
   policy: LoadedPolicy;
   swaps?: ReplaySwap[];
   verdicts?: string;
@@ -67,7 +69,7 @@ export function runReplay(req: ReplayRequest): ReplayOutcome {
   });
   const elapsedSeconds = r.elapsedNs / 1e9;
   const summary: ReplaySummary = {
-    trace: req.trace,
+    trace: req.traceLabel ?? req.trace,
     policy: req.policy.file,
     linkTypes: r.linkTypes,
     packets: r.packets,
