@@ -18,6 +18,7 @@ usage:
                [--on-conntrack-full drop|bypass] [--metrics HOST:PORT] [--watch] [--status-file F]
   sgfw run     --policy P --host [--workers N] [--queue FIRST] [--audit] [--on-error open|closed] ...
   sgfw status  --status-file F
+  sgfw demo    DIR   (writes the embedded demo's policies and trace)
   sgfw cleanup (removes netfilter rules a crashed "sgfw run --host" left behind)
 
 Exit status: 0 ok, 2 bad input (usage, policy, trace), 1 internal failure.
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./live.js')).runRun,
   status: async () => (await import('./live.js')).runStatus,
   cleanup: async () => (await import('./host.js')).runCleanup,
+  demo: async () => (await import('./demo.js')).runDemo,
 };
 
 function version(): string {

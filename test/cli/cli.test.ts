@@ -127,3 +127,15 @@ describe('sgfw replay', () => {
     expect(same.changed).toEqual([]);
   });
 });
+
+describe('sgfw demo', () => {
+  it('writes the embedded demo, which replays as the no-argument run does', () => {
+    const out = join(dir, 'written-demo');
+    expect(sgfw('demo', out).status).toBe(0);
+    const a = JSON.parse(sgfw('replay', '--policy', join(out, 'demo-policy-aws.json'), join(out, 'demo.pcap'), '--json').stdout) as { reasons: unknown; packets: number };
+    const b = JSON.parse(sgfw('replay', '--json').stdout) as { reasons: unknown; packets: number };
+    expect(a.packets).toBe(b.packets);
+    expect(a.reasons).toEqual(b.reasons);
+    expect(sgfw('demo').status).toBe(2);
+  });
+});
