@@ -1,5 +1,5 @@
 // ClassBench-like random entry runs and packets, shared by the classifier tests and
-// bench/classifier_bench.cc. Prefixes nest (drawn from a pool of networks, then
+// bench/native/classify_bench.cc. Prefixes nest (drawn from a pool of networks, then
 // lengthened), ports mix exact well-known ports, ranges and any, protocols mix TCP, UDP,
 // ICMP/ICMPv6, any and others; a family-any default drop closes every run.
 #pragma once
