@@ -5,7 +5,6 @@ import { UsageError } from './exit.js';
 import { loadPolicyTable, type LoadedPolicy } from '../dataplane/policy-table.js';
 import { diffFlows, runReplay, type ReplaySwap } from '../dataplane/replay.js';
 import { formatSummary } from './summary-text.js';
-import { demoInput } from './demo-input.js';
 
 const OPTIONS = {
   policy: { type: 'string' },
@@ -44,6 +43,8 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
   let cleanup = () => {};
   if (str(p, 'policy') === undefined && p.positionals.length === 0) {
     // No policy and no trace: the embedded demo (README's first command).
+    // Loaded only here: the demo's policy, trace builder and pcap writer are not start-up cost.
+    const { demoInput } = await import('./demo-input.js');
     const demo = demoInput();
     policy = demo.policy;
     trace = demo.trace;

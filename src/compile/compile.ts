@@ -126,6 +126,14 @@ function expandRule(
   return out;
 }
 
+/**
+ * The key of everything a run (the entries of one interface and direction) depends on
+ * besides the policy: the interface's groups in attach order and its nicType.
+ */
+function runKey(iface: Interface, dir: Direction): string {
+  return JSON.stringify([dir, iface.nicType ?? null, iface.groupIds]);
+}
+
 function tcp25Drop(reg: RuleRegistry): CompiledEntry {
   return entry(reg, {
     id: ids.PLATFORM_TCP25_DROP,
@@ -178,7 +186,9 @@ function alibabaPlatform(reg: RuleRegistry, policy: Policy, dir: Direction): Com
 
 function compileAlibaba(reg: RuleRegistry, policy: Policy, iface: Interface, dir: Direction): CompiledEntry[] {
   const out = alibabaPlatform(reg, policy, dir);
-  for (const o of orderedRules(policy, iface, dir)) out.push(...expandRule(reg, o.rule, dir));
+  for (const o of orderedRules(policy, iface, dir)) {
+    for (const e of expandRule(reg, o.rule, dir)) out.push(e);
+  }
   const enterprise = isEnterpriseInterface(policy, iface);
   if (dir === 'ingress') {
     for (const g of interfaceGroups(policy, iface)) {
@@ -205,7 +215,17 @@ function peerOf(e: CompiledEntry, dir: Direction): Cidr | null {
 
 function compileAws(reg: RuleRegistry, policy: Policy, iface: Interface, dir: Direction): CompiledEntry[] {
   const other = otherDirection(dir);
-  const responses = (f: Family, p: TrackedProto) => allowsAllResponses(policy, iface, other, f, p);
+  // Asked once per open entry: four answers per interface and direction, computed once each.
+  const answers = new Map<string, boolean>();
+  const responses = (f: Family, p: TrackedProto): boolean => {
+    const k = `${f}/${p}`;
+    let v = answers.get(k);
+    if (v === undefined) {
+      v = allowsAllResponses(policy, iface, other, f, p);
+      answers.set(k, v);
+    }
+    return v;
+  };
   const platform = dir === 'egress' && policy.platform.restrictTcp25 ? [tcp25Drop(reg)] : [];
 
   if (policy.cloud === 'aws-classic' && dir === 'egress') {
@@ -268,9 +288,21 @@ function compileAws(reg: RuleRegistry, policy: Policy, iface: Interface, dir: Di
  */
 export function compile(policy: Policy): CompiledTable {
   const reg = new RuleRegistry();
+  // Interfaces with the same groups (and nicType) have the same runs: each is compiled once
+  // and its entry objects are shared (nothing mutates a compiled table; each interface gets
+  // its own array). The first compile registers the rules in the order it always did; a
+  // reuse would only have looked up ids already registered.
+  const runs = new Map<string, CompiledEntry[]>();
   const interfaces: CompiledInterface[] = policy.interfaces.map((iface) => {
-    const run = (dir: Direction) =>
-      policy.cloud === 'alibaba' ? compileAlibaba(reg, policy, iface, dir) : compileAws(reg, policy, iface, dir);
+    const run = (dir: Direction): CompiledEntry[] => {
+      const key = runKey(iface, dir);
+      let entries = runs.get(key);
+      if (!entries) {
+        entries = policy.cloud === 'alibaba' ? compileAlibaba(reg, policy, iface, dir) : compileAws(reg, policy, iface, dir);
+        runs.set(key, entries);
+      }
+      return entries.slice();
+    };
     const ingress = run('ingress');
     const egress = run('egress');
     const out: CompiledInterface = { id: iface.id, addresses: iface.addresses, ingress, egress };

@@ -1,6 +1,17 @@
-// IPv4/IPv6 addresses and CIDR blocks: parse with ipaddr.js, canonicalise, test containment.
+// IPv4/IPv6 addresses and CIDR blocks: parse, canonicalise, test containment.
 // Addresses are held as bigint (IPv4 in 32 bits, IPv6 in 128) so matching is plain arithmetic.
-import ipaddr from 'ipaddr.js';
+// Dotted quads and plain hex IPv6 ("2001:db8::1") are read here; the rarer IPv6 forms (embedded
+// IPv4, zone ids) go to ipaddr.js, loaded on first need: every CLI start-up reads addresses, and
+// loading ipaddr.js (a CommonJS module) costs more than reading a thousand of them.
+import { createRequire } from 'node:module';
+import type * as IpaddrNs from 'ipaddr.js';
+
+type Ipaddr = typeof IpaddrNs;
+let ipaddrModule: Ipaddr | undefined;
+function ipaddr(): Ipaddr {
+  ipaddrModule ??= createRequire(import.meta.url)('ipaddr.js') as Ipaddr;
+  return ipaddrModule;
+}
 
 export type Family = 4 | 6;
 
@@ -24,49 +35,142 @@ export function familyBits(f: Family): number {
   return f === 4 ? 32 : 128;
 }
 
-function bytesToBigint(bytes: number[]): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
 /** Address to 16 bytes in network order (IPv4 in bytes 0..3), as the table blob holds it. */
 export function addrToBytes16(family: Family, addr: bigint): Uint8Array {
   const out = new Uint8Array(16);
-  const n = family === 4 ? 4 : 16;
-  let v = addr;
-  for (let i = n - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
+  if (family === 4) {
+    const v = Number(addr & 0xffffffffn);
+    out[0] = v >>> 24;
+    out[1] = (v >>> 16) & 255;
+    out[2] = (v >>> 8) & 255;
+    out[3] = v & 255;
+    return out;
+  }
+  // Four 32-bit words: four bigint operations instead of sixteen per byte.
+  for (let w = 0; w < 4; w++) {
+    const v = Number((addr >> BigInt(96 - 32 * w)) & 0xffffffffn);
+    out[4 * w] = v >>> 24;
+    out[4 * w + 1] = (v >>> 16) & 255;
+    out[4 * w + 2] = (v >>> 8) & 255;
+    out[4 * w + 3] = v & 255;
   }
   return out;
 }
 
-export function formatAddr(family: Family, addr: bigint): string {
-  const n = family === 4 ? 4 : 16;
-  const bytes: number[] = [];
-  let v = addr;
-  for (let i = 0; i < n; i++) {
-    bytes.unshift(Number(v & 0xffn));
-    v >>= 8n;
+/** The eight 16-bit groups of an IPv6 address. */
+function groups6(addr: bigint): number[] {
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const v = Number((addr >> BigInt(96 - 32 * i)) & 0xffffffffn);
+    g.push(v >>> 16, v & 0xffff);
   }
-  return ipaddr.fromByteArray(bytes).toString();
+  return g;
+}
+
+/**
+ * RFC 5952 text of an IPv6 address, as ipaddr.js writes it: lowercase hex without leading
+ * zeros, the longest run of two or more zero groups (the leftmost of equal runs) as "::".
+ */
+function format6(addr: bigint): string {
+  const g = groups6(addr);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number, b: number) => g.slice(a, b).map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+}
+
+export function formatAddr(family: Family, addr: bigint): string {
+  if (family === 4) {
+    const v = Number(addr & 0xffffffffn);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  return format6(addr);
+}
+
+// A dotted quad without leading zeros, each part at most 255: exactly what ipaddr.js's
+// IPv4.isValidFourPartDecimal accepts.
+const V4 = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+// Hex groups of 1..4 digits, at most one "::": a subset of what ipaddr.js's IPv6 parser
+// accepts, read here with the same value (the group count is checked below).
+const V6 = /^(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?:::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?)?$/;
+
+function parse4(text: string): number | undefined {
+  const m = V4.exec(text);
+  if (!m) return undefined;
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  const c = Number(m[3]);
+  const d = Number(m[4]);
+  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+/** Plain hex IPv6 to bigint; undefined when not of that form (other forms may still be valid). */
+function parse6Plain(text: string): bigint | undefined {
+  if (text.length === 0 || !V6.test(text)) return undefined;
+  const dc = text.indexOf('::');
+  const left = dc < 0 ? text : text.slice(0, dc);
+  const right = dc < 0 ? '' : text.slice(dc + 2);
+  const lg = left === '' ? [] : left.split(':');
+  const rg = right === '' ? [] : right.split(':');
+  const n = lg.length + rg.length;
+  if (dc < 0 ? n !== 8 : n > 7) return undefined;
+  const all = [...lg, ...new Array<string>(8 - n).fill('0'), ...rg];
+  let v = 0n;
+  for (let i = 0; i < 8; i += 2) {
+    v = (v << 32n) | BigInt(((parseInt(all[i]!, 16) << 16) | parseInt(all[i + 1]!, 16)) >>> 0);
+  }
+  return v;
 }
 
 /** Parse a plain address ("10.0.0.1", "2001:DB8::1"); undefined when not an address. */
 export function parseAddress(text: string): Address | undefined {
   if (typeof text !== 'string' || text.includes('/')) return undefined;
-  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  if (!text.includes(':')) {
+    // Not IPv6 (ipaddr.js wants a colon there): a dotted quad or nothing.
+    const v4 = parse4(text);
+    if (v4 === undefined) return undefined;
+    const addr = BigInt(v4);
+    return { family: 4, addr, text: formatAddr(4, addr) };
+  }
+  const v6 = parse6Plain(text);
+  if (v6 !== undefined) return { family: 6, addr: v6, text: format6(v6) };
+  return parseAddressIpaddr(text);
+}
+
+/** parseAddress through ipaddr.js alone: the reference for the fast paths above (tests) and the reader of rare forms. */
+export function parseAddressIpaddr(text: string): Address | undefined {
+  if (typeof text !== 'string' || text.includes('/')) return undefined;
+  const ip = ipaddr();
+  let a: IpaddrNs.IPv4 | IpaddrNs.IPv6;
   try {
-    if (ipaddr.IPv4.isValidFourPartDecimal(text)) a = ipaddr.IPv4.parse(text);
-    else if (ipaddr.IPv6.isValid(text) && !text.includes('%')) a = ipaddr.IPv6.parse(text);
+    if (ip.IPv4.isValidFourPartDecimal(text)) a = ip.IPv4.parse(text);
+    else if (ip.IPv6.isValid(text) && !text.includes('%')) a = ip.IPv6.parse(text);
     else return undefined;
   } catch {
     return undefined;
   }
   const family: Family = a.kind() === 'ipv4' ? 4 : 6;
-  const addr = bytesToBigint(a.toByteArray());
-  return { family, addr, text: formatAddr(family, addr) };
+  let addr = 0n;
+  for (const b of a.toByteArray()) addr = (addr << 8n) | BigInt(b);
+  return { family, addr, text: ip.fromByteArray(addrToBytes(family, addr)).toString() };
+}
+
+function addrToBytes(family: Family, addr: bigint): number[] {
+  return Array.from(addrToBytes16(family, addr).subarray(0, family === 4 ? 4 : 16));
 }
 
 export interface ParsedCidr {
@@ -100,7 +204,7 @@ export function parseCidr(text: string, allowBare = false): ParsedCidr | undefin
   const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(bits - len);
   const net = a.addr & mask;
   return {
-    cidr: { family: a.family, addr: net, prefix: len, text: `${formatAddr(a.family, net)}/${len}` },
+    cidr: { family: a.family, addr: net, prefix: len, text: `${net === a.addr ? a.text : formatAddr(a.family, net)}/${len}` },
     hostBitsSet: net !== a.addr,
   };
 }

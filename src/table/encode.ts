@@ -24,7 +24,7 @@ class Writer {
   }
   put(base: number, f: F.Field, v: number): void {
     const at = base + f.off;
-    if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * f.len)) {
+    if (!Number.isInteger(v) || v < 0 || v >= (f.len === 1 ? 0x100 : f.len === 2 ? 0x10000 : 0x100000000)) {
       throw new RangeError(`table field at ${at} (${f.len} bytes) cannot hold ${v}`);
     }
     if (f.len === 1) this.view.setUint8(at, v);
@@ -36,28 +36,39 @@ class Writer {
   }
 }
 
-/** Interned UTF-8 strings (ids, interface names), each stored once. */
+const UTF8 = new TextEncoder();
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Interned UTF-8 strings (ids, interface names), each stored once, in first-add order. */
 class Strings {
-  private readonly parts: Uint8Array[] = [];
+  private readonly list: string[] = [];
+  private ascii = true;
   private readonly seen = new Map<string, { off: number; len: number }>();
   length = 0;
   add(s: string): { off: number; len: number } {
     const known = this.seen.get(s);
     if (known) return known;
-    const b = new TextEncoder().encode(s);
-    if (b.length > 0xffff) throw new RangeError(`string too long for the table (${b.length} bytes)`);
-    const ref = { off: this.length, len: b.length };
-    this.parts.push(b);
-    this.length += b.length;
+    // ASCII (ids nearly always are): a byte per character, no encoding per string.
+    const isAscii = ASCII.test(s);
+    if (!isAscii) this.ascii = false;
+    const len = isAscii ? s.length : UTF8.encode(s).length;
+    if (len > 0xffff) throw new RangeError(`string too long for the table (${len} bytes)`);
+    const ref = { off: this.length, len };
+    this.list.push(s);
+    this.length += len;
     this.seen.set(s, ref);
     return ref;
   }
   concat(): Uint8Array {
+    // All ASCII: one encoding of the concatenation. Otherwise string by string (a lone
+    // surrogate at the end of one string must not pair with the start of the next).
+    if (this.ascii) return UTF8.encode(this.list.join(''));
     const out = new Uint8Array(this.length);
     let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
+    for (const s of this.list) {
+      const b = UTF8.encode(s);
+      out.set(b, at);
+      at += b.length;
     }
     return out;
   }
@@ -73,10 +84,107 @@ function entryFlags(e: CompiledEntry): number {
   return f;
 }
 
-function putCidr(w: Writer, base: number, addrF: F.Field, lenF: F.Field, c: Cidr | null): void {
+/** The 16 address bytes of each CIDR object, computed once per object (entries share CIDRs). */
+type CidrBytes = Map<Cidr, Uint8Array>;
+
+// Entry record offsets as plain constants: the entry loops run cold at every CLI start-up,
+// where each property load of F.ENTRY.x.off is a generic lookup.
+const ENTRY_SIZE = F.ENTRY.size;
+const E_RULE = F.ENTRY.rule.off;
+const E_IFACE = F.ENTRY.iface.off;
+const E_DIRECTION = F.ENTRY.direction.off;
+const E_ACTION = F.ENTRY.action.off;
+const E_REASON = F.ENTRY.reason.off;
+const E_FAMILY = F.ENTRY.family.off;
+const E_PROTO = F.ENTRY.proto.off;
+const E_FLAGS = F.ENTRY.flags.off;
+const E_SPORT_LO = F.ENTRY.sportLo.off;
+const E_SPORT_HI = F.ENTRY.sportHi.off;
+const E_DPORT_LO = F.ENTRY.dportLo.off;
+const E_DPORT_HI = F.ENTRY.dportHi.off;
+const E_ICMP_TYPE = F.ENTRY.icmpType.off;
+const E_ICMP_CODE = F.ENTRY.icmpCode.off;
+const E_SRC_LEN = F.ENTRY.srcLen.off;
+const E_DST_LEN = F.ENTRY.dstLen.off;
+const E_SRC = F.ENTRY.src.off;
+const E_DST = F.ENTRY.dst.off;
+const E_PRIORITY = F.ENTRY.priority.off;
+const E_ORDER = F.ENTRY.order.off;
+
+/** v when it fits an unsigned field of len bytes at `at`; the RangeError of Writer.put otherwise. */
+function fit(at: number, len: 1 | 2 | 4, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v >= (len === 1 ? 0x100 : len === 2 ? 0x10000 : 0x100000000)) {
+    throw new RangeError(`table field at ${at} (${len} bytes) cannot hold ${v}`);
+  }
+  return v;
+}
+
+function entryCidr(bytes: Uint8Array, view: DataView, eb: number, addrOff: number, lenOff: number, c: Cidr | null, memo: CidrBytes): void {
   if (!c) return; // length 0 and zero bytes: any address
-  w.putBytes(base, addrF, addrToBytes16(c.family, c.addr));
-  w.put(base, lenF, c.prefix);
+  let b = memo.get(c);
+  if (!b) {
+    b = addrToBytes16(c.family, c.addr);
+    memo.set(c, b);
+  }
+  bytes.set(b, eb + addrOff);
+  view.setUint8(eb + lenOff, fit(eb + lenOff, 1, c.prefix));
+}
+
+/** One entry record at `eb` (format.h Entry), every field range-checked as Writer.put does. */
+function writeEntry(w: Writer, eb: number, e: CompiledEntry, ii: number, dirCode: number, pos: number, nRule: number, memo: CidrBytes): void {
+  if (e.rule >= nRule) throw new RangeError(`entry names rule ${e.rule}, beyond ${nRule} rules`);
+  const v = w.view;
+  v.setUint32(eb + E_RULE, fit(eb + E_RULE, 4, e.rule), true);
+  v.setUint16(eb + E_IFACE, fit(eb + E_IFACE, 2, ii), true);
+  v.setUint8(eb + E_DIRECTION, dirCode);
+  v.setUint8(eb + E_ACTION, e.action === 'accept' ? 1 : 0);
+  v.setUint8(eb + E_REASON, fit(eb + E_REASON, 1, reasonCode(e.reason)));
+  v.setUint8(eb + E_FAMILY, fit(eb + E_FAMILY, 1, e.family));
+  v.setUint8(eb + E_PROTO, fit(eb + E_PROTO, 1, e.protocol === 'any' ? 0 : e.protocol));
+  v.setUint8(eb + E_FLAGS, entryFlags(e));
+  v.setUint16(eb + E_SPORT_LO, fit(eb + E_SPORT_LO, 2, e.srcPorts.from), true);
+  v.setUint16(eb + E_SPORT_HI, fit(eb + E_SPORT_HI, 2, e.srcPorts.to), true);
+  v.setUint16(eb + E_DPORT_LO, fit(eb + E_DPORT_LO, 2, e.dstPorts.from), true);
+  v.setUint16(eb + E_DPORT_HI, fit(eb + E_DPORT_HI, 2, e.dstPorts.to), true);
+  v.setUint8(eb + E_ICMP_TYPE, fit(eb + E_ICMP_TYPE, 1, e.icmp.type === 'any' ? 0 : e.icmp.type));
+  v.setUint8(eb + E_ICMP_CODE, fit(eb + E_ICMP_CODE, 1, e.icmp.code === 'any' ? 0 : e.icmp.code));
+  entryCidr(w.bytes, v, eb, E_SRC, E_SRC_LEN, e.src, memo);
+  entryCidr(w.bytes, v, eb, E_DST, E_DST_LEN, e.dst, memo);
+  v.setUint16(eb + E_PRIORITY, fit(eb + E_PRIORITY, 2, e.priority), true);
+  v.setUint32(eb + E_ORDER, fit(eb + E_ORDER, 4, pos), true);
+}
+
+interface WrittenRun {
+  run: CompiledEntry[];
+  /** Record index of its first entry. */
+  first: number;
+  dirCode: number;
+}
+
+/** The record index of a written run with the same entries, in order, and direction. */
+function sameRun(candidates: WrittenRun[] | undefined, run: CompiledEntry[], dirCode: number): number | undefined {
+  for (const c of candidates ?? []) {
+    if (c.dirCode !== dirCode || c.run.length !== run.length) continue;
+    let i = 0;
+    while (i < run.length && c.run[i] === run[i]) i++;
+    if (i === run.length) return c.first;
+  }
+  return undefined;
+}
+
+/** Copy n records from record index `from` to `to`; the copies are of interface ii (order and direction are the same). */
+function copyRun(w: Writer, entriesOff: number, from: number, to: number, n: number, ii: number): void {
+  const src = entriesOff + from * ENTRY_SIZE;
+  const dst = entriesOff + to * ENTRY_SIZE;
+  w.bytes.copyWithin(dst, src, src + n * ENTRY_SIZE);
+  // ii < 65536: checked by encodeTable.
+  for (let eb = dst + E_IFACE, end = dst + n * ENTRY_SIZE; eb < end; eb += ENTRY_SIZE) w.view.setUint16(eb, ii, true);
+}
+
+/** One run (an interface's ingress or egress entries, in match order) from record index `first`. */
+function writeRun(w: Writer, entriesOff: number, first: number, run: CompiledEntry[], ii: number, dirCode: number, nRule: number, memo: CidrBytes): void {
+  let eb = entriesOff + first * ENTRY_SIZE;
+  for (let pos = 0; pos < run.length; pos++, eb += ENTRY_SIZE) writeEntry(w, eb, run[pos]!, ii, dirCode, pos, nRule, memo);
 }
 
 /**
@@ -129,6 +237,10 @@ export function encodeTable(t: CompiledTable): Uint8Array {
 
   let addrAt = 0;
   let entryAt = 0;
+  const cidrBytes: CidrBytes = new Map();
+  // Runs written so far, by their first entry: a run of the very same entries (interfaces
+  // with the same groups) is copied whole and given its own interface.
+  const runsByFirst = new Map<CompiledEntry, WrittenRun[]>();
   t.interfaces.forEach((iface, ii) => {
     const base = interfacesOff + ii * F.IFACE.size;
     const name = ifaceNames[ii]!;
@@ -151,30 +263,18 @@ export function encodeTable(t: CompiledTable): Uint8Array {
     for (const [run, dirCode, firstF, countF] of runs) {
       w.put(base, firstF, entryAt);
       w.put(base, countF, run.length);
-      run.forEach((e, pos) => {
-        const eb = entriesOff + entryAt * F.ENTRY.size;
-        const E = F.ENTRY;
-        if (e.rule >= nRule) throw new RangeError(`entry names rule ${e.rule}, beyond ${nRule} rules`);
-        w.put(eb, E.rule, e.rule);
-        w.put(eb, E.iface, ii);
-        w.put(eb, E.direction, dirCode);
-        w.put(eb, E.action, e.action === 'accept' ? 1 : 0);
-        w.put(eb, E.reason, reasonCode(e.reason));
-        w.put(eb, E.family, e.family);
-        w.put(eb, E.proto, e.protocol === 'any' ? 0 : e.protocol);
-        w.put(eb, E.flags, entryFlags(e));
-        w.put(eb, E.sportLo, e.srcPorts.from);
-        w.put(eb, E.sportHi, e.srcPorts.to);
-        w.put(eb, E.dportLo, e.dstPorts.from);
-        w.put(eb, E.dportHi, e.dstPorts.to);
-        w.put(eb, E.icmpType, e.icmp.type === 'any' ? 0 : e.icmp.type);
-        w.put(eb, E.icmpCode, e.icmp.code === 'any' ? 0 : e.icmp.code);
-        putCidr(w, eb, E.src, E.srcLen, e.src);
-        putCidr(w, eb, E.dst, E.dstLen, e.dst);
-        w.put(eb, E.priority, e.priority);
-        w.put(eb, E.order, pos);
-        entryAt++;
-      });
+      const same = run.length > 0 ? sameRun(runsByFirst.get(run[0]!), run, dirCode) : undefined;
+      if (same !== undefined) {
+        copyRun(w, entriesOff, same, entryAt, run.length, ii);
+      } else {
+        writeRun(w, entriesOff, entryAt, run, ii, dirCode, nRule, cidrBytes);
+        if (run.length > 0) {
+          const list = runsByFirst.get(run[0]!) ?? [];
+          list.push({ run, first: entryAt, dirCode });
+          runsByFirst.set(run[0]!, list);
+        }
+      }
+      entryAt += run.length;
     }
   });
 

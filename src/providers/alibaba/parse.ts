@@ -314,9 +314,9 @@ function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityG
           r.error(CODES.quota, at(pp, 'Permission'), `${list.length} rules exceed the quota of ${limit} rules per group (quotas.rulesPerGroup); only the first ${limit} were checked`);
         }
         const n = Math.min(list.length, limit);
-        for (let i = 0; i < n; i++) {
-          parsePermission(list[i], at(at(pp, 'Permission'), i), { id, type }, i, ctx, rules);
-        }
+        const lp = at(pp, 'Permission');
+        const info = { id, type };
+        for (let i = 0; i < n; i++) parsePermission(list[i], at(lp, i), info, i, ctx, rules);
       }
     }
   }

@@ -1,0 +1,75 @@
+// src/model/cidr.ts reads dotted quads and plain hex IPv6 itself and writes RFC 5952 text
+// itself; ipaddr.js (parseAddressIpaddr) is the reference it must agree with on every input.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { addrToBytes16, formatAddr, parseAddress, parseAddressIpaddr, parseCidr } from '../../src/model/cidr.js';
+
+const hexDigit = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''));
+// Groups biased to zero (runs to compress), sometimes with leading zeros, 5 digits or empty.
+const group = fc.oneof(
+  { weight: 4, arbitrary: fc.constant('0') },
+  { weight: 1, arbitrary: fc.constant('0000') },
+  { weight: 4, arbitrary: fc.array(hexDigit, { minLength: 1, maxLength: 4 }).map((a) => a.join('')) },
+  { weight: 1, arbitrary: fc.constantFrom('', '00000', '12345', 'g', ' 1', '1.2.3.4', '%eth0') },
+);
+// Colon-separated text: 1..9 groups, some separators doubled (zero, one or several "::").
+const v6ish = fc
+  .tuple(fc.array(group, { minLength: 1, maxLength: 9 }), fc.array(fc.constantFrom(':', ':', ':', ':', '::', ':::'), { minLength: 9, maxLength: 9 }))
+  .map(([gs, seps]) => gs.map((g, i) => (i === 0 ? g : `${seps[i]}${g}`)).join(''));
+const edge = fc.constantFrom(
+  '::', '::1', '1::', '::0', '0::0', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8::',
+  '::1:2:3:4:5:6:7:8', '1::2::3', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:', '::ffff:1.2.3.4', '::1.2.3.4', '1::%eth0',
+  'fe80::1%eth0', '2001:DB8::1', '2001:0db8:0000:0000:0000:0000:0000:0001', '0:0:1:0:0:0:1:0', '1:0:0:1:0:0:0:1',
+  '0:0:0:0:0:0:0:0', '1:0:0:0:0:0:0:0', '0:0:0:0:0:0:0:1', '1.2.3.4', '01.2.3.4', '256.1.1.1', '1.2.3', '', ' ',
+  '10.0.0.1/8', '::/0',
+);
+const word = fc.integer({ min: 0, max: 0xffffffff }).map(BigInt);
+const zeroy = fc.oneof(word, fc.constant(0n), fc.constant(0n), fc.integer({ min: 0, max: 0xffff }).map(BigInt));
+const addr6 = fc.tuple(zeroy, zeroy, zeroy, zeroy).map(([a, b, c, d]) => (a << 96n) | (b << 64n) | (c << 32n) | d);
+
+describe('address fast paths agree with ipaddr.js', () => {
+  it('property: parseAddress equals the ipaddr.js reader on IPv6-like and edge text', () => {
+    fc.assert(
+      fc.property(fc.oneof(v6ish, edge), (t) => {
+        expect(parseAddress(t)).toEqual(parseAddressIpaddr(t));
+      }),
+      { numRuns: 6000 },
+    );
+  });
+
+  it('property: parseAddress equals the ipaddr.js reader on IPv4-like text', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '010', '', 'x', '0x1', '1e1'));
+    fc.assert(
+      fc.property(fc.array(octet, { minLength: 1, maxLength: 5 }), (os) => {
+        const t = os.join('.');
+        expect(parseAddress(t)).toEqual(parseAddressIpaddr(t));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('property: formatAddr writes what ipaddr.js writes, and parses back', () => {
+    fc.assert(
+      fc.property(addr6, (a) => {
+        const text = formatAddr(6, a);
+        expect(parseAddressIpaddr(text)).toEqual({ family: 6, addr: a, text });
+        expect(parseAddress(text)).toEqual({ family: 6, addr: a, text });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('canonical texts and bytes', () => {
+    expect(parseAddress('2001:DB8:0:0:1:0:0:1')!.text).toBe('2001:db8::1:0:0:1');
+    expect(parseAddress('0:0:1:0:0:0:1:0')!.text).toBe('0:0:1::1:0');
+    expect(parseAddress('1:0:2:3:4:5:6:7')!.text).toBe('1:0:2:3:4:5:6:7');
+    expect(parseAddress('::ffff:1.2.3.4')).toEqual({ family: 6, addr: 0xffff01020304n, text: '::ffff:102:304' });
+    expect(parseAddress('fe80::1%eth0')).toBeUndefined();
+    expect(parseCidr('2001:db8::1/64')!.cidr.text).toBe('2001:db8::/64');
+    expect(formatAddr(4, 0x0a000001n)).toBe('10.0.0.1');
+    expect(Array.from(addrToBytes16(4, 0xc0a80102n))).toEqual([192, 168, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(addrToBytes16(6, 0x20010db8000000000000000000000001n))).toEqual(
+      [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    );
+  });
+});
