@@ -169,10 +169,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"profile\":\"%s\",\"rules\":%u,\"entries\":%zu,\"blobBytes\":%zu,\"chosen\":%s,\"linear\":%s,"
         "\"loadMs\":%s,\"linearLoadMs\":%s,\"swapUs\":%s,\"classifierKiB\":%.1f,\"treeDepth\":%u,\"maxLeaf\":%u,"
-        "\"nodes\":%u,\"avgMatchIndex\":%.1f,\"matchedShare\":%.3f,\"treeLookups\":%zu,\"linearLookups\":%zu,\"sink\":%lld}\n",
+        "\"nodes\":%u,\"partitions\":%u,\"maxPartitions\":%u,\"avgMatchIndex\":%.1f,\"matchedShare\":%.3f,\"treeLookups\":%zu,\"linearLookups\":%zu,\"sink\":%lld}\n",
         profile.c_str(), n, spec.ifaces[0].ingress.size(), blob.size(), list(tree_rates).c_str(), list(lin_rates).c_str(),
         list(load_ms).c_str(), list(lin_load_ms).c_str(), list(swap_us).c_str(), double(chosen->classifier_bytes()) / 1024.0,
-        st.max_depth, st.max_leaf, st.nodes, double(pos_sum) / double(hs.size()), double(matched) / double(hs.size()), tree_n,
+        st.max_depth, st.max_leaf, st.nodes, st.partitions, st.max_partitions, double(pos_sum) / double(hs.size()), double(matched) / double(hs.size()), tree_n,
         lin_n, static_cast<long long>(sink & 0xff));
     std::fflush(stdout);
   }

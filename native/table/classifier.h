@@ -68,6 +68,35 @@ inline bool matches(const HotEntry& e, const Key& k) {
   return small & addr;
 }
 
+// An IPv4 tree's leaf record (32 B, two per cache line; HotEntry is 80 B): an IPv4 tree only
+// sees IPv4 packets and entries of family 4 or any, so the family test and the low address
+// halves drop out, and both addresses and the three byte fields pack into one word each.
+struct Leaf4 {
+  uint64_t addr_mask, addr;    // src << 32 | dst (the top 32 bits of src_hi / dst_hi)
+  uint32_t small_mask, small;  // proto | icmp_type << 8 | icmp_code << 16
+  uint16_t sport_lo, sport_span, dport_lo, dport_span;
+};
+static_assert(sizeof(Leaf4) == 32);
+
+inline Leaf4 leaf4_of(const HotEntry& e) {
+  Leaf4 l{};
+  l.addr_mask = (e.src_mask_hi & 0xffffffff00000000ull) | (e.dst_mask_hi >> 32);
+  l.addr = (e.src_hi & 0xffffffff00000000ull) | (e.dst_hi >> 32);
+  l.small_mask = e.proto_mask | uint32_t{e.icmp_type_mask} << 8 | uint32_t{e.icmp_code_mask} << 16;
+  l.small = e.proto | uint32_t{e.icmp_type} << 8 | uint32_t{e.icmp_code} << 16;
+  l.sport_lo = e.sport_lo, l.sport_span = e.sport_span, l.dport_lo = e.dport_lo, l.dport_span = e.dport_span;
+  return l;
+}
+// The key words Leaf4 tests (an IPv4 key: src_lo = dst_lo = 0).
+inline uint64_t key4_addr(const Key& k) { return (k.src_hi & 0xffffffff00000000ull) | (k.dst_hi >> 32); }
+inline uint32_t key4_small(const Key& k) {
+  return k.proto | uint32_t{k.icmp_type} << 8 | uint32_t{k.icmp_code} << 16;
+}
+inline bool matches4(const Leaf4& e, uint64_t addr, uint32_t small, const Key& k) {
+  return ((addr & e.addr_mask) == e.addr) & ((small & e.small_mask) == e.small) &
+         (uint16_t(k.dport - e.dport_lo) <= e.dport_span) & (uint16_t(k.sport - e.sport_lo) <= e.sport_span);
+}
+
 // Decision-tree dimensions (HyperSplit-style: one field, one threshold per node).
 enum Dim : uint8_t {
   kDimSrcHi, kDimSrcLo, kDimDstHi, kDimDstLo, kDimSport, kDimDport, kDimProto,
@@ -87,9 +116,8 @@ inline void key_dims(const Key& k, uint64_t out[kDimCount]) {
   out[kDimIcmpCode] = k.icmp_code;
 }
 
-// 16 bytes, children stored as adjacent pairs so a step is one add: internal node: next is
-// nodes[ref + (key[dim] >= thr)]. Leaf (dim == kLeaf): `thr` entries at leaf_hot/leaf_ids
-// [ref, ref + thr), copies of the run's entries in match order, scanned without indirection.
+// A binary decision node (the builder's form), children stored as adjacent pairs: internal
+// node: next is nodes[ref + (key[dim] >= thr)]. Leaf (dim == kLeaf): `thr` entries.
 struct Node {
   uint64_t thr;
   uint32_t ref;
@@ -97,18 +125,56 @@ struct Node {
 };
 static_assert(sizeof(Node) == 16);
 
+// The lookup form: two levels of the binary tree in one node. The three tests are
+// independent loads, so a step costs about one binary step and a walk half as many:
+// child = ref + (key[dim[0]] >= thr[0] ? 2 + (key[dim[2]] >= thr[2]) : key[dim[1]] >= thr[1]);
+// children stored as adjacent quads. A binary child that is a leaf tests thr 0 (always true)
+// and fills both of its slots. Leaf (kind 1): thr[0] entries at [ref, ref + thr[0]) of
+// leaf4/leaf4_ids (IPv4 trees) or leaf_hot/leaf_ids (IPv6 trees), copies of the run's entries
+// in match order, scanned without indirection.
+struct Node4 {
+  uint64_t thr[3];
+  uint32_t ref;
+  uint8_t dim[3];
+  uint8_t kind;  // 0 internal, 1 leaf
+};
+static_assert(sizeof(Node4) == 32);
+inline constexpr uint8_t kNode4Leaf = 1;
+
 // Hash of an interface address (find_interface's open-addressing table).
-uint64_t addr_hash(uint8_t family, uint64_t hi, uint64_t lo);
+inline uint64_t addr_hash(uint8_t family, uint64_t hi, uint64_t lo) {
+  const uint64_t h = hi * 0x9E3779B97F4A7C15ull ^ (lo + family) * 0xC2B2AE3D27D4EB4Full;
+  return h ^ (h >> 31);
+}
 
 struct TreeStats {
   uint32_t nodes = 0, leaves = 0, leaf_entries = 0, max_depth = 0, max_leaf = 0;
+  uint32_t partitions = 0, max_partitions = 0;  // trees in all runs / in the largest (run, family)
 };
 
-// Builds the tree of one (interface, direction, family) run: `ids` are global entry
-// indices in match order, all of a family compatible with the tree's. Appends to nodes,
-// leaf_hot and leaf_ids and returns the root's node index.
-uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids,
-                    std::vector<Node>& nodes, std::vector<HotEntry>& leaf_hot,
-                    std::vector<uint32_t>& leaf_ids, TreeStats* stats);
+// One partition of a (run, family): a tree over entries alike in which fields are wide
+// (EffiCuts), so that cutting one field rarely copies an entry. `min_id` is the global index
+// of its first entry: partitions are kept sorted by it, and a lookup that already holds a
+// match before min_id skips this partition and every later one.
+struct Part {
+  uint32_t root;
+  uint32_t min_id;
+};
+
+// Where the trees go: nodes and partitions for both families, leaves by family.
+struct TreeStore {
+  std::vector<Node4> nodes;
+  std::vector<Leaf4> leaf4;  // IPv4 trees' leaves
+  std::vector<uint32_t> leaf4_ids;
+  std::vector<HotEntry> leaf_hot;  // IPv6 trees' leaves
+  std::vector<uint32_t> leaf_ids;
+  std::vector<Part> parts;
+};
+
+// Builds the classifier of one (interface, direction) run for packets of `family` (4 or 6):
+// `ids` are global entry indices in match order, all of family 0 or `family`. Appends the
+// partitions' trees to the store, partitions sorted by min_id.
+void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, uint8_t family,
+                      TreeStore& store, TreeStats* stats);
 
 }  // namespace sgfw::table::detail

@@ -324,8 +324,10 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
         const uint8_t f = t.hot_[e].family;
         if (f == 0 || f == fam) ids.push_back(e);
       }
-      const uint32_t root = detail::build_tree(t.hot_, ids, t.nodes_, t.leaf_hot_, t.leaf_ids_, &t.tree_stats_);
-      (fam == 4 ? r.root4 : r.root6) = root;
+      const size_t first = t.trees_.parts.size();
+      detail::build_classifier(t.hot_, ids, fam, t.trees_, &t.tree_stats_);
+      (fam == 4 ? r.part4 : r.part6) = static_cast<uint32_t>(first);
+      (fam == 4 ? r.nparts4 : r.nparts6) = static_cast<uint16_t>(t.trees_.parts.size() - first);
     }
   }
 

@@ -18,7 +18,7 @@ namespace sgfw::table {
 // Which classifier serves an (interface, direction) run.
 enum class ClassifierKind : uint8_t {
   Linear = 0,  // straight scan of the run: the reference
-  Tree = 1,    // HyperSplit-style decision tree with small linear leaves
+  Tree = 1,    // partitioned (EffiCuts) HyperSplit-style decision trees with small linear leaves
 };
 inline constexpr const char* kClassifierKindNames[] = {"linear", "tree"};
 
@@ -48,7 +48,18 @@ class MatchTable {
   std::string_view interface_name(uint32_t i) const { return str(ifaces_[i].name_off, ifaces_[i].name_len); }
   uint8_t nic_type(uint32_t i) const { return ifaces_[i].nic_type; }  // 0 none, 1 internet, 2 intranet
   // The interface owning this address (family 4: bytes 0..3, rest zero), or -1.
-  int find_interface(uint8_t family, const uint8_t addr[16]) const;
+  // Inline: the engine asks twice per packet (source and destination).
+  int find_interface(uint8_t family, const uint8_t addr[16]) const {
+    const AddrSlot* slots = addr_slots_.data();
+    if (slots == nullptr) return -1;
+    const uint64_t hi = detail::load_be64(addr), lo = detail::load_be64(addr + 8);
+    const size_t mask = addr_slots_.size() - 1;
+    for (size_t i = detail::addr_hash(family, hi, lo) & mask;; i = (i + 1) & mask) {
+      const AddrSlot& s = slots[i];
+      if (s.iface < 0) return -1;  // the table is at most half full: an empty slot ends every probe
+      if (((s.hi ^ hi) | (s.lo ^ lo) | (s.family ^ family)) == 0) return s.iface;
+    }
+  }
 
   // Rules (reported ids, counter index).
   uint32_t rule_count() const { return static_cast<uint32_t>(rules_.size()); }
@@ -81,8 +92,7 @@ class MatchTable {
     const Run& r = run(iface, dir);
     detail::Key k = detail::make_key(t, icmp_type, icmp_code);
     if (r.kind == ClassifierKind::Tree) {
-      uint32_t root = t.family == 6 ? r.root6 : r.root4;
-      return tree_match(root, k);
+      return t.family == 6 ? tree_match<false>(r.part6, r.nparts6, k) : tree_match<true>(r.part4, r.nparts4, k);
     }
     return linear_match(r.first, r.count, k);
   }
@@ -117,7 +127,9 @@ class MatchTable {
   };
   struct Run {
     uint32_t first = 0, count = 0;
-    uint32_t root4 = 0, root6 = 0;  // tree roots by packet family (Tree only)
+    // Partitions (trees_.parts) by packet family: [part4, part4 + nparts4) for IPv4 (Tree only).
+    uint32_t part4 = 0, part6 = 0;
+    uint16_t nparts4 = 0, nparts6 = 0;
     ClassifierKind kind = ClassifierKind::Linear;
   };
   struct AddrSlot {
@@ -136,17 +148,45 @@ class MatchTable {
     }
     return -1;
   }
-  int32_t tree_match(uint32_t root, const detail::Key& k) const {
+  // Walks every partition that could still hold an earlier match than the best so far.
+  // V4: an IPv4 packet, whose trees keep Leaf4 leaves.
+  template <bool V4>
+  int32_t tree_match(uint32_t part, uint32_t nparts, const detail::Key& k) const {
     uint64_t v[detail::kDimCount];
     detail::key_dims(k, v);
-    const detail::Node* nodes = nodes_.data();
-    const detail::Node* n = nodes + root;
-    while (n->dim != detail::kLeaf) n = nodes + n->ref + (v[n->dim] >= n->thr);
-    const detail::HotEntry* hot = leaf_hot_.data() + n->ref;
-    for (uint32_t i = 0; i < n->thr; i++) {
-      if (detail::matches(hot[i], k)) return static_cast<int32_t>(leaf_ids_[n->ref + i]);
+    const uint64_t addr4 = detail::key4_addr(k);
+    const uint32_t small4 = detail::key4_small(k);
+    const detail::Node4* nodes = trees_.nodes.data();
+    const detail::Part* p = trees_.parts.data() + part;
+    uint32_t best = ~0u;
+    for (uint32_t i = 0; i < nparts && p[i].min_id < best; i++) {
+      const detail::Node4* n = nodes + p[i].root;
+      while (n->kind != detail::kNode4Leaf) {
+        const uint32_t lo = v[n->dim[1]] >= n->thr[1], hi = 2 + (v[n->dim[2]] >= n->thr[2]);
+        n = nodes + n->ref + (v[n->dim[0]] >= n->thr[0] ? hi : lo);
+      }
+      const uint32_t cnt = static_cast<uint32_t>(n->thr[0]);
+      if constexpr (V4) {
+        const detail::Leaf4* leaf = trees_.leaf4.data() + n->ref;
+        const uint32_t* ids = trees_.leaf4_ids.data() + n->ref;
+        for (uint32_t j = 0; j < cnt && ids[j] < best; j++) {
+          if (detail::matches4(leaf[j], addr4, small4, k)) {
+            best = ids[j];
+            break;
+          }
+        }
+      } else {
+        const detail::HotEntry* hot = trees_.leaf_hot.data() + n->ref;
+        const uint32_t* ids = trees_.leaf_ids.data() + n->ref;
+        for (uint32_t j = 0; j < cnt && ids[j] < best; j++) {
+          if (detail::matches(hot[j], k)) {
+            best = ids[j];
+            break;
+          }
+        }
+      }
     }
-    return -1;
+    return static_cast<int32_t>(best);  // ~0u is -1
   }
 
   Cloud cloud_ = Cloud::Aws;
@@ -157,9 +197,7 @@ class MatchTable {
   std::vector<Cold> cold_;
   std::vector<detail::HotEntry> hot_;
   std::vector<Run> runs_;  // 2 per interface: ingress, egress
-  std::vector<detail::Node> nodes_;
-  std::vector<detail::HotEntry> leaf_hot_;
-  std::vector<uint32_t> leaf_ids_;
+  detail::TreeStore trees_;  // Tree runs' partitions, nodes and leaves
   std::vector<AddrSlot> addr_slots_;  // open addressing, power-of-two size
   detail::TreeStats tree_stats_;
 };

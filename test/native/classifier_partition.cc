@@ -1,0 +1,161 @@
+// The partitioned classifier (classifier_build.cc) against the linear reference at 10,000
+// entries for each benchmark profile, and on runs built to stress partitioning: wide
+// entries (any address, any port, proto-any) interleaved with narrow ones, IPv6 and ICMP.
+#define DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "../../bench/native/classbench.h"
+#include "classifier_rulegen.h"
+#include "table/loader.h"
+
+using namespace sgfw;
+using namespace sgfw::table;
+using namespace sgfw::test;
+
+namespace {
+
+struct Pkt {
+  Tuple t;
+  uint8_t it = 0, ic = 0;
+};
+
+// Counts packets where the chosen classifier and the linear scan disagree.
+uint64_t disagreements(const MatchTable& t, const std::vector<Pkt>& ps, uint64_t* matched_rule) {
+  uint64_t bad = 0;
+  for (const Pkt& p : ps) {
+    const int32_t want = t.first_match_linear(0, Direction::Ingress, p.t, p.it, p.ic);
+    const int32_t got = t.first_match(0, Direction::Ingress, p.t, p.it, p.ic);
+    if (got != want && ++bad <= 5) FAIL_CHECK("packet family " << int(p.t.family) << ": got " << got << " want " << want);
+    *matched_rule += want >= 0 && t.entry_reason(uint32_t(want)) == Reason::Rule;
+  }
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("partitioned trees == linear at 10,000 entries (rulegen, acl, fw)") {
+  for (int profile = 0; profile < 3; profile++) {
+    CAPTURE(profile);
+    BlobSpec spec;
+    std::vector<Pkt> ps(20000);
+    if (profile == 0) {
+      RuleGen g(77);
+      spec = random_table(g, 10000, 8);
+      const auto& run = spec.ifaces[0].ingress;
+      for (Pkt& p : ps) g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    } else {
+      bench::ClassBench g(profile == 1 ? bench::acl_profile() : bench::fw_profile(), 99 + profile);
+      spec = g.table(10000);
+      for (Pkt& p : ps) g.header(spec.ifaces[0].ingress, p.t, p.it, p.ic);
+    }
+    const std::vector<uint8_t> blob = build_blob(spec);
+    MatchTable t;
+    const LoadResult r = load_table(blob.data(), blob.size(), t);
+    REQUIRE_MESSAGE(r.ok(), r.message);
+    REQUIRE(t.classifier_kind(0, Direction::Ingress) == ClassifierKind::Tree);
+    uint64_t matched = 0;
+    CHECK(disagreements(t, ps, &matched) == 0);
+    CHECK(matched > ps.size() / 3);  // real entries, not only the default
+    // The point of partitioning: no leaf holds thousands of copies (one tree had 4-5k).
+    const detail::TreeStats& st = t.tree_stats();
+    CHECK(st.max_leaf <= 64);
+    CHECK(st.partitions >= 2);
+    CHECK(st.leaf_entries <= 8 * 10000u);
+  }
+}
+
+TEST_CASE("partitioned trees == linear with wide entries, IPv6 and ICMP") {
+  RuleGen g(5);
+  std::vector<BEntry> run;
+  for (uint32_t i = 0; i < 3000; i++) {
+    BEntry e = g.entry(i);
+    switch (i % 7) {
+      case 0:  // wide everywhere but one port
+        e.src = {}, e.src_len = 0, e.dst = {}, e.dst_len = 0;
+        e.family = g.chance(50) ? 4 : 6;
+        e.proto = kProtoTcp, e.flags &= uint8_t(~kFlagProtoAny);
+        e.sport_lo = 0, e.sport_hi = 65535, e.dport_lo = e.dport_hi = uint16_t(g.below(2000));
+        break;
+      case 1:  // wide port range, long prefix
+        if (e.proto == kProtoTcp || e.proto == kProtoUdp) e.dport_lo = 1024, e.dport_hi = 65535;
+        break;
+      case 2:  // IPv6 ICMPv6 with a type
+        e.family = 6, e.proto = kProtoIcmpv6, e.flags = kFlagIcmpCodeAny;
+        e.icmp_type = uint8_t(128 + g.below(4));
+        g.prefix(6, e.src, e.src_len);
+        e.dst = {}, e.dst_len = 0;
+        break;
+      case 3:  // IPv4 ICMP type and code
+        e.family = 4, e.proto = kProtoIcmp, e.flags = 0, e.icmp_type = uint8_t(g.below(12)), e.icmp_code = uint8_t(g.below(3));
+        g.prefix(4, e.src, e.src_len);
+        e.dst = {}, e.dst_len = 0;
+        break;
+      default: break;
+    }
+    e.rule = i;
+    run.push_back(e);
+  }
+  BEntry d;  // closing default
+  d.rule = uint32_t(run.size()), d.action = 0, d.reason = 1, d.family = 0, d.proto = 0, d.flags = kFlagProtoAny;
+  run.push_back(d);
+  BlobSpec s;
+  BIface f;
+  f.name = "eni-wide";
+  f.ingress = run;
+  for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
+  s.ifaces.push_back(f);
+  const std::vector<uint8_t> blob = build_blob(s);
+  for (ClassifierChoice choice : {ClassifierChoice::Auto, ClassifierChoice::Tree}) {
+    MatchTable t;
+    REQUIRE(load_table(blob.data(), blob.size(), t, {choice}).ok());
+    std::vector<Pkt> ps(30000);
+    uint32_t v6 = 0, icmp = 0;
+    for (Pkt& p : ps) {
+      g.packet(g.chance(90) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+      v6 += p.t.family == 6;
+      icmp += p.t.proto == kProtoIcmp || p.t.proto == kProtoIcmpv6;
+    }
+    uint64_t matched = 0;
+    CHECK(disagreements(t, ps, &matched) == 0);
+    CHECK(matched > ps.size() / 3);
+    CHECK(v6 > ps.size() / 10);
+    CHECK(icmp > ps.size() / 10);
+    CHECK(t.tree_stats().max_leaf <= 64);
+  }
+}
+
+TEST_CASE("partitions: an early wide entry wins over later narrow ones in other partitions") {
+  // Entry 0 is wide (any address, TCP 80); entries 1.. are long-prefix TCP 80 entries that
+  // may land in another partition. Entry 0 must win for every TCP 80 packet.
+  RuleGen g(9);
+  std::vector<BEntry> run(200);
+  for (uint32_t i = 0; i < run.size(); i++) {
+    BEntry& e = run[i];
+    e.rule = i, e.family = 4, e.proto = kProtoTcp, e.dport_lo = e.dport_hi = 80;
+    if (i > 0) {
+      e.src = ip4(10, uint8_t(i), 0, 0), e.src_len = 24;
+      e.dst = ip4(192, 0, 2, 0), e.dst_len = 24;
+    }
+  }
+  BlobSpec s;
+  BIface f;
+  f.name = "eni-early";
+  f.ingress = run;
+  for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
+  s.ifaces.push_back(f);
+  const std::vector<uint8_t> blob = build_blob(s);
+  MatchTable t;
+  REQUIRE(load_table(blob.data(), blob.size(), t).ok());
+  for (uint32_t i = 1; i < run.size(); i++) {
+    Tuple p{};
+    p.family = 4, p.proto = kProtoTcp, p.sport = 1234, p.dport = 80;
+    const Addr16 src = ip4(10, uint8_t(i), 0, 7), dst = ip4(192, 0, 2, 9);
+    std::memcpy(p.src, src.data(), 16);
+    std::memcpy(p.dst, dst.data(), 16);
+    CHECK(t.first_match(0, Direction::Ingress, p, 0, 0) == 0);
+    p.dport = 81;
+    CHECK(t.first_match(0, Direction::Ingress, p, 0, 0) == -1);
+  }
+}
