@@ -3,7 +3,8 @@
 // Every frame is accepted and forwarded out of the other port, in batches of 64 with the
 // worker's 50 ms receive timeout (native/engine/worker.h), on one thread, as one sgfw worker.
 //
-//   bare-forwarder OUTSIDE INSIDE [--seconds N] [--no-vnet-hdr]
+//   bare-forwarder OUTSIDE INSIDE [--seconds N] [--no-vnet-hdr] [--ring-frames N] [--spin-us N] [--batch N]
+//   (the last three are for experiments; the bench passes none: sgfw's defaults)
 //
 // Prints "forwarding OUTSIDE<->INSIDE" once both ports are open; stops on SIGINT/SIGTERM or
 // after --seconds (default 600: a bound, never a daemon) and prints its per-port counters.
@@ -36,9 +37,13 @@ int main(int argc, char** argv) {
   cfg.outside = argv[1];
   cfg.inside = argv[2];
   double seconds = 600;
+  int batch = 64;
   for (int i = 3; i < argc; i++) {
     if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--no-vnet-hdr") == 0) cfg.vnet_hdr = sgfw::capture::AfPacketConfig::Off;
+    else if (std::strcmp(argv[i], "--ring-frames") == 0 && i + 1 < argc) cfg.ring_frames = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--spin-us") == 0 && i + 1 < argc) cfg.spin_us = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -56,13 +61,12 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "forwarding %s<->%s (vnet header %s)\n", cfg.outside.c_str(), cfg.inside.c_str(),
                src.vnet_hdr() ? "on" : "off");
-  constexpr int kBatch = 64;
   sgfw::capture::Frame frames[sgfw::capture::AfPacketInline::kMaxBatch];
   uint8_t accept[sgfw::capture::AfPacketInline::kMaxBatch];
   std::memset(accept, 1, sizeof accept);
   const double end = mono() + seconds;
   while (!g_stop && mono() < end) {
-    const int n = src.receive(frames, kBatch, 50);
+    const int n = src.receive(frames, batch, 50);
     if (n < 0) {
       std::fprintf(stderr, "bare-forwarder: %s\n", src.error().c_str());
       return 1;

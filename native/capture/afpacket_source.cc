@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 
 #include "capture/afpacket_frame.h"
 
@@ -24,6 +25,12 @@ namespace {
 constexpr uint32_t kSlotHdrLen = TPACKET_ALIGN(sizeof(tpacket2_hdr)) + sizeof(sockaddr_ll);
 constexpr int kSndBuf = 4 << 20;
 constexpr long kSendTimeoutUs = 100 * 1000;  // a stuck egress must not hang the worker
+
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
 
 std::string errno_text(int e) { return std::string(std::strerror(e)) + " (errno " + std::to_string(e) + ")"; }
 
@@ -91,6 +98,8 @@ bool AfPacketInline::open(const AfPacketConfig& c) {
     return false;
   }
   vnet_len_ = c.vnet_hdr == AfPacketConfig::Off ? 0 : sizeof(VnetHdr);
+  spin_ns_ = uint64_t{c.spin_us} * 1000;
+  was_busy_ = false;
   ports_ = std::make_unique<Port[]>(2);
   pending_ = std::make_unique<Pending[]>(kMaxBatch);
   tx_ = std::make_unique<TxBatch[]>(2);
@@ -280,6 +289,13 @@ int AfPacketInline::take(int port, Frame* out, int max) {
   return n;
 }
 
+bool AfPacketInline::ready(int port) const {
+  const Port& p = ports_[port];
+  const uint8_t* slot = p.ring + size_t{p.head / p.geo.per_block} * p.geo.block_size +
+                        size_t{p.head % p.geo.per_block} * p.geo.frame_size;
+  return __atomic_load_n(&reinterpret_cast<const tpacket2_hdr*>(slot)->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
 int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
   if (!open_) {
     error_ = "receive() on a source that is not open";
@@ -305,7 +321,24 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
     return n;
   };
   int n = harvest();
-  if (n || timeout_ms == 0) return n;
+  if (n || timeout_ms == 0) {
+    was_busy_ = n != 0;
+    return n;
+  }
+  // Under load the next frame is usually microseconds away: watching the ring costs less than
+  // sleeping in poll() and being woken. Only right after a batch, so an idle port sleeps.
+  if (was_busy_ && spin_ns_) {
+    const uint64_t end = mono_ns() + spin_ns_;
+    do {
+      for (int k = 0; k < 64; ++k) {
+        if (ready(0) || ready(1)) return harvest();
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+    } while (mono_ns() < end);
+  }
+  was_busy_ = false;
 
   pollfd pf[2] = {{ports_[0].rx, POLLIN, 0}, {ports_[1].rx, POLLIN, 0}};
   const int r = poll(pf, 2, timeout_ms);
@@ -337,7 +370,9 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
       return -1;
     }
   }
-  return harvest();
+  n = harvest();
+  was_busy_ = n != 0;
+  return n;
 }
 
 void AfPacketInline::flush(int egress) {

@@ -126,6 +126,27 @@ TEST_CASE("afpacket inline: accept-all forwards ping (IPv4, IPv6) and intact TCP
   }
 }
 
+TEST_CASE("afpacket inline: busy-polling before sleep (spin_us) forwards the same and still sleeps when idle") {
+  REQUIRE_NETNS();
+  Topology t(7);
+  REQUIRE_OR_RETURN(t.ok, "topology step failed: " << t.failed_step);
+  AfPacketConfig c = fw_config();
+  c.spin_us = 50;
+  InlineLoop loop(t.f, c, true);
+  REQUIRE_OR_RETURN(loop.running(), loop.error());
+  CHECK(ping(t.c, "198.18.10.2", 3, 1000).received == 3);
+  const Transfer tr = nc_transfer(t, "198.18.10.2", 5105, 4);
+  CHECK(tr.intact);
+  // Idle again: the loop must go back to poll() and its timeout, or stop() would not return.
+  const LoopStats& st = loop.stop();
+  CHECK(loop.error().empty());
+  for (int p = 0; p < 2; ++p) {
+    CHECK(st.src.port[p].forwarded > 0);
+    CHECK(st.src.port[p].received == st.src.port[p].forwarded);
+    CHECK(st.src.port[p].tx_errors == 0);
+  }
+}
+
 TEST_CASE("afpacket inline: a drop-all loop forwards nothing") {
   REQUIRE_NETNS();
   Topology t(2);
