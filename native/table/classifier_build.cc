@@ -67,37 +67,43 @@ Rect full_box() {
   return b;
 }
 
+// Per-build scratch, kept across the partitions of one build_classifier call so that the
+// build allocates O(1) times per run instead of twice per node.
+struct Scratch {
+  std::vector<Rect> rects;      // by local index
+  std::vector<uint32_t> work;   // node entry lists, a stack of [beg, beg + n) ranges
+  std::vector<uint32_t> sample;
+  std::vector<uint64_t> cuts;
+  std::vector<Node> bin;        // the binary tree being built
+  std::vector<uint32_t> leaf_locs;  // the tree's leaves' entries (local), copied out on success
+  uint8_t dims[kDimCount];      // dimensions some entry does not span whole: the only cuttable ones
+  uint32_t ndims = 0;
+};
+
 struct Builder {
   const std::vector<HotEntry>& hot;
   const std::vector<uint32_t>& ids;  // global ids by local index, match order
-  std::vector<Node>& nodes;
   TreeStore& store;
+  Scratch& sc;
   bool v4;  // leaves as Leaf4 (IPv4 tree) or HotEntry
   TreeStats* stats;
-  std::vector<Rect> rects;  // by local index
   uint64_t budget = 0, spent = 0;
   // Entries in nodes queued but not built yet: each lands in at least one leaf (a covering
   // entry may drop some, rarely), so a trial whose spent + pending passes the budget fails
   // at once instead of after building most of a tree it will throw away.
   uint64_t pending = 0;
-  std::vector<uint32_t> sample;  // scratch
-  std::vector<uint64_t> los, his;  // scratch
   uint32_t max_leaf_ok = ~0u;  // trial build: fail on a longer leaf or a spent budget
   bool failed = false;
 
-  void leaf(uint32_t slot, const std::vector<uint32_t>& loc, uint32_t depth) {
-    std::vector<uint32_t>& leaf_ids = v4 ? store.leaf4_ids : store.leaf_ids;
-    nodes[slot] = Node{loc.size(), static_cast<uint32_t>(leaf_ids.size()), kLeaf};
-    for (uint32_t l : loc) {
-      leaf_ids.push_back(ids[l]);
-      if (v4) store.leaf4.push_back(leaf4_of(hot[ids[l]]));
-      else store.leaf_hot.push_back(hot[ids[l]]);
-    }
-    spent += loc.size();
+  // Leaf refs are into sc.leaf_locs until build_tree moves them to the store.
+  void leaf(uint32_t slot, size_t beg, uint32_t n, uint32_t depth) {
+    sc.bin[slot] = Node{n, static_cast<uint32_t>(sc.leaf_locs.size()), kLeaf};
+    sc.leaf_locs.insert(sc.leaf_locs.end(), sc.work.begin() + beg, sc.work.begin() + beg + n);
+    spent += n;
     if (stats) {
       stats->leaves++;
-      stats->leaf_entries += static_cast<uint32_t>(loc.size());
-      stats->max_leaf = std::max<uint32_t>(stats->max_leaf, static_cast<uint32_t>(loc.size()));
+      stats->leaf_entries += n;
+      stats->max_leaf = std::max(stats->max_leaf, n);
       stats->max_depth = std::max(stats->max_depth, depth);
     }
   }
@@ -105,28 +111,32 @@ struct Builder {
   // The cut minimising max(left, right) (then left + right) over the entries `cand` (a sample
   // of the node's), among the quartiles of each dimension's cut points (the entries' edges
   // inside the box): dim -1 when no cut separates them. Linear per dimension, no sort.
-  void choose(const std::vector<uint32_t>& cand, const Rect& box, int& best_dim, uint64_t& best_thr) {
-    const uint32_t n = static_cast<uint32_t>(cand.size());
+  void choose(const uint32_t* cand, uint32_t n, const Rect& box, int& best_dim, uint64_t& best_thr) {
+    const std::vector<Rect>& rects = sc.rects;
+    std::vector<uint64_t>& los = sc.cuts;
     uint32_t best_sum = 2 * n, best_cost = n;
     best_dim = -1;
-    for (int d = 0; d < kDimCount; d++) {
-      los.clear();  // cut points
-      for (uint32_t l : cand) {
-        const Rect& r = rects[l];
-        if (r.lo[d] > box.lo[d]) los.push_back(r.lo[d]);
-        if (r.hi[d] < box.hi[d]) los.push_back(r.hi[d] + 1);
+    if (los.size() < 2 * size_t{n}) los.resize(2 * size_t{n});
+    for (uint32_t di = 0; di < sc.ndims; di++) {
+      const int d = sc.dims[di];
+      size_t m = 0;  // cut points
+      for (uint32_t i = 0; i < n; i++) {
+        const Rect& r = rects[cand[i]];
+        los[m] = r.lo[d];
+        m += r.lo[d] > box.lo[d];
+        los[m] = r.hi[d] + 1;
+        m += r.hi[d] < box.hi[d];
       }
-      if (los.empty()) continue;
-      const size_t m = los.size();
+      if (m == 0) continue;
       const size_t qs[3] = {m / 2, m / 4, 3 * m / 4};
       for (uint32_t qi = 0; qi < kQuartiles; qi++) {
         const size_t q = qs[qi];
-        std::nth_element(los.begin(), los.begin() + q, los.end());
+        std::nth_element(los.begin(), los.begin() + q, los.begin() + m);
         const uint64_t t = los[q];
         // Cut at t: left [box.lo, t-1] keeps entries with lo < t, right [t, box.hi] those with hi >= t.
         uint32_t left = 0, right = 0;
-        for (uint32_t l : cand) {
-          const Rect& r = rects[l];
+        for (uint32_t i = 0; i < n; i++) {
+          const Rect& r = rects[cand[i]];
           left += std::max(r.lo[d], box.lo[d]) < t;
           right += std::min(r.hi[d], box.hi[d]) >= t;
         }
@@ -141,21 +151,40 @@ struct Builder {
     }
   }
 
-  // Builds the subtree for `loc` (local indices, match order) inside `box` into nodes[slot].
-  void build(uint32_t slot, std::vector<uint32_t> loc, const Rect& box, uint32_t depth) {
-    pending -= loc.size();
+  // Appends the entries of [beg, beg + n) that reach each side of the cut: left ones at
+  // work's end, then right ones. Returns the left count; work's end is past the right ones.
+  uint32_t split(size_t beg, uint32_t n, const Rect& box, int d, uint64_t thr) {
+    std::vector<uint32_t>& w = sc.work;
+    const size_t lb = w.size();
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t l = w[beg + i];
+      if (std::max(sc.rects[l].lo[d], box.lo[d]) < thr) w.push_back(l);
+    }
+    const uint32_t nl = static_cast<uint32_t>(w.size() - lb);
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t l = w[beg + i];
+      if (std::min(sc.rects[l].hi[d], box.hi[d]) >= thr) w.push_back(l);
+    }
+    return nl;
+  }
+
+  // Builds the subtree for work[beg, beg + n) (local indices, match order) inside `box` into
+  // bin[slot]. Leaves work's size as it found it.
+  void build(uint32_t slot, size_t beg, uint32_t n, const Rect& box, uint32_t depth) {
+    pending -= n;
     if (failed) return;
+    const std::vector<Rect>& rects = sc.rects;
+    std::vector<uint32_t>& w = sc.work;
     // Entries after one covering the whole box are unreachable inside it.
-    for (size_t i = 0; i < loc.size(); i++) {
-      const Rect& r = rects[loc[i]];
+    for (uint32_t i = 0; i < n; i++) {
+      const Rect& r = rects[w[beg + i]];
       bool covers = true;
       for (int d = 0; d < kDimCount && covers; d++) covers = r.lo[d] <= box.lo[d] && r.hi[d] >= box.hi[d];
       if (covers) {
-        loc.resize(i + 1);
+        n = i + 1;
         break;
       }
     }
-    const uint32_t n = static_cast<uint32_t>(loc.size());
     if (n > max_leaf_ok && (depth >= kMaxDepth || spent + n > budget)) {
       failed = true;
       return;
@@ -164,51 +193,43 @@ struct Builder {
       failed = true;
       return;
     }
-    if (n <= kLeafSize || depth >= kMaxDepth || spent + n > budget) return leaf(slot, loc, depth);
+    if (n <= kLeafSize || depth >= kMaxDepth || spent + n > budget) return leaf(slot, beg, n, depth);
 
     int best_dim;
     uint64_t best_thr = 0;
     if (n > kSample) {
-      sample.resize(kSample);
-      for (uint32_t i = 0; i < kSample; i++) sample[i] = loc[uint64_t{i} * n / kSample];
-      choose(sample, box, best_dim, best_thr);
-      if (best_dim < 0) choose(loc, box, best_dim, best_thr);
+      sc.sample.resize(kSample);
+      for (uint32_t i = 0; i < kSample; i++) sc.sample[i] = w[beg + uint64_t{i} * n / kSample];
+      choose(sc.sample.data(), kSample, box, best_dim, best_thr);
+      if (best_dim < 0) choose(w.data() + beg, n, box, best_dim, best_thr);
     } else {
-      choose(loc, box, best_dim, best_thr);
+      choose(w.data() + beg, n, box, best_dim, best_thr);
     }
-    if (best_dim < 0) return n > max_leaf_ok ? void(failed = true) : leaf(slot, loc, depth);
+    if (best_dim < 0) return n > max_leaf_ok ? void(failed = true) : leaf(slot, beg, n, depth);
 
-    std::vector<uint32_t> left, right;
-    left.reserve(n);
-    right.reserve(n);
-    for (uint32_t l : loc) {
-      const Rect& r = rects[l];
-      if (std::max(r.lo[best_dim], box.lo[best_dim]) < best_thr) left.push_back(l);
-      if (std::min(r.hi[best_dim], box.hi[best_dim]) >= best_thr) right.push_back(l);
+    const size_t lb = w.size();
+    uint32_t nl = split(beg, n, box, best_dim, best_thr);
+    uint32_t nr = static_cast<uint32_t>(w.size() - lb) - nl;
+    if (nl >= n || nr >= n) {  // the sample's cut does not split the node
+      w.resize(lb);
+      if (n <= kSample) return n > max_leaf_ok ? void(failed = true) : leaf(slot, beg, n, depth);
+      choose(w.data() + beg, n, box, best_dim, best_thr);
+      if (best_dim < 0) return n > max_leaf_ok ? void(failed = true) : leaf(slot, beg, n, depth);
+      nl = split(beg, n, box, best_dim, best_thr);
+      nr = static_cast<uint32_t>(w.size() - lb) - nl;
     }
-    if (left.size() >= n || right.size() >= n) {  // the sample's cut does not split the node
-      if (n <= kSample) return n > max_leaf_ok ? void(failed = true) : leaf(slot, loc, depth);
-      choose(loc, box, best_dim, best_thr);
-      if (best_dim < 0) return n > max_leaf_ok ? void(failed = true) : leaf(slot, loc, depth);
-      left.clear();
-      right.clear();
-      for (uint32_t l : loc) {
-        const Rect& r = rects[l];
-        if (std::max(r.lo[best_dim], box.lo[best_dim]) < best_thr) left.push_back(l);
-        if (std::min(r.hi[best_dim], box.hi[best_dim]) >= best_thr) right.push_back(l);
-      }
-    }
-    loc = {};  // free before recursing
-    const uint32_t child = static_cast<uint32_t>(nodes.size());
-    nodes[slot] = Node{best_thr, child, static_cast<uint8_t>(best_dim)};
-    nodes.resize(child + 2);
+    const uint32_t child = static_cast<uint32_t>(sc.bin.size());
+    sc.bin[slot] = Node{best_thr, child, static_cast<uint8_t>(best_dim)};
+    sc.bin.resize(child + 2);
     if (stats) stats->nodes++;
-    Rect lbox = box, rbox = box;
-    lbox.hi[best_dim] = best_thr - 1;
-    rbox.lo[best_dim] = best_thr;
-    pending += left.size() + right.size();
-    build(child, std::move(left), lbox, depth + 1);
-    build(child + 1, std::move(right), rbox, depth + 1);
+    Rect cbox = box;
+    cbox.hi[best_dim] = best_thr - 1;
+    pending += nl + nr;
+    build(child, lb, nl, cbox, depth + 1);
+    cbox.hi[best_dim] = box.hi[best_dim];
+    cbox.lo[best_dim] = best_thr;
+    build(child + 1, lb + nl, nr, cbox, depth + 1);
+    w.resize(lb);
   }
 };
 
@@ -243,34 +264,53 @@ void emit(const std::vector<Node>& bin, uint32_t b, std::vector<Node4>& out, uin
 // copies entries more than `copies` times (leaf entries per entry) or needs a longer leaf
 // than `max_leaf`; otherwise the budget only ends the cutting.
 uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, bool v4, TreeStore& store,
-                    TreeStats* stats, uint32_t copies, uint32_t max_leaf) {
-  std::vector<Node> bin;
-  const size_t l4 = store.leaf4.size(), l6 = store.leaf_hot.size();
-  Builder b{hot, ids, bin, store, v4, stats, {}, 0, 0, 0, {}, {}, {}};
+                    Scratch& sc, TreeStats* stats, uint32_t copies, uint32_t max_leaf) {
+  Builder b{hot, ids, store, sc, v4, stats};
   b.budget = uint64_t{copies ? copies : kReplication} * ids.size() + (copies ? kLeafSize : 64);
   if (copies) b.max_leaf_ok = max_leaf;
-  b.rects.reserve(ids.size());
-  for (uint32_t id : ids) b.rects.push_back(rect_of(hot[id]));
-  std::vector<uint32_t> loc(ids.size());
-  for (uint32_t i = 0; i < loc.size(); i++) loc[i] = i;
-  bin.emplace_back();
-  b.pending = loc.size();
-  b.build(0, std::move(loc), full_box(), 0);
-  if (b.failed) {
-    store.leaf4.resize(l4);
-    store.leaf4_ids.resize(l4);
-    store.leaf_hot.resize(l6);
-    store.leaf_ids.resize(l6);
-    return ~0u;
+  sc.rects.resize(ids.size());
+  const Rect full = full_box();
+  bool cuttable[kDimCount] = {};
+  for (uint32_t i = 0; i < ids.size(); i++) {
+    const Rect r = sc.rects[i] = rect_of(hot[ids[i]]);
+    for (int d = 0; d < kDimCount; d++) cuttable[d] |= r.lo[d] != full.lo[d] || r.hi[d] != full.hi[d];
   }
+  sc.ndims = 0;
+  for (int d = 0; d < kDimCount; d++) {
+    if (cuttable[d]) sc.dims[sc.ndims++] = static_cast<uint8_t>(d);
+  }
+  sc.leaf_locs.clear();
+  sc.work.clear();
+  sc.work.reserve(4 * ids.size() + 64);
+  for (uint32_t i = 0; i < ids.size(); i++) sc.work.push_back(i);
+  sc.bin.clear();
+  sc.bin.emplace_back();
+  b.pending = ids.size();
+  b.build(0, 0, static_cast<uint32_t>(ids.size()), full, 0);
+  if (b.failed) return ~0u;
+  // Leaves to the store, copies of the entries in match order; leaf refs shift by the base.
+  std::vector<uint32_t>& leaf_ids = v4 ? store.leaf4_ids : store.leaf_ids;
+  const uint32_t base = static_cast<uint32_t>(leaf_ids.size());
+  const size_t k = sc.leaf_locs.size();
+  leaf_ids.reserve(base + k);
+  if (v4) store.leaf4.reserve(base + k);
+  else store.leaf_hot.reserve(base + k);
+  for (uint32_t l : sc.leaf_locs) {
+    leaf_ids.push_back(ids[l]);
+    if (v4) store.leaf4.push_back(leaf4_of(hot[ids[l]]));
+    else store.leaf_hot.push_back(hot[ids[l]]);
+  }
+  for (Node& n : sc.bin) n.ref += n.dim == kLeaf ? base : 0;
   const uint32_t root = static_cast<uint32_t>(store.nodes.size());
+  store.nodes.reserve(root + 2 * sc.bin.size() + 1);  // a Node4 per binary node at most, 4 slots per internal one
   store.nodes.emplace_back();
-  emit(bin, 0, store.nodes, root);
+  emit(sc.bin, 0, store.nodes, root);
   return root;
 }
 
-uint32_t prefix_len(uint64_t mask_hi, uint64_t mask_lo) {
-  return static_cast<uint32_t>(std::popcount(mask_hi) + std::popcount(mask_lo));
+// Whether a prefix mask (contiguous from the top, as the loader builds them) is at least len bits.
+bool prefix_at_least(uint64_t mask_hi, uint64_t mask_lo, uint32_t len) {
+  return len <= 64 ? (mask_hi >> (64 - len)) & 1 : (mask_lo >> (128 - len)) & 1;
 }
 
 // Partition tests, tried in order when a set's tree copies too much: entries passing go to
@@ -280,12 +320,12 @@ constexpr uint32_t kCriteria = 8;
 bool narrow(const HotEntry& e, uint8_t family, uint32_t c) {
   const bool v4 = family == 4;
   switch (c) {
-    case 0: return prefix_len(e.src_mask_hi, e.src_mask_lo) >= (v4 ? 16u : 56u);
-    case 1: return prefix_len(e.dst_mask_hi, e.dst_mask_lo) >= (v4 ? 16u : 56u);
-    case 2: return prefix_len(e.src_mask_hi, e.src_mask_lo) >= (v4 ? 24u : 80u);
-    case 3: return prefix_len(e.dst_mask_hi, e.dst_mask_lo) >= (v4 ? 24u : 80u);
-    case 4: return prefix_len(e.src_mask_hi, e.src_mask_lo) >= (v4 ? 8u : 32u);
-    case 5: return prefix_len(e.dst_mask_hi, e.dst_mask_lo) >= (v4 ? 8u : 32u);
+    case 0: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 16u : 56u));
+    case 1: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 16u : 56u));
+    case 2: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 24u : 80u));
+    case 3: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 24u : 80u));
+    case 4: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 8u : 32u));
+    case 5: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 8u : 32u));
     case 6: return e.dport_span < 1024;
     default: return e.sport_span < 1024;
   }
@@ -296,19 +336,43 @@ bool narrow(const HotEntry& e, uint8_t family, uint32_t c) {
 // 8 against 3: fewer partitions per lookup (acl 2.3 -> 1.7, rulegen 4.1 -> 2.8 at 1,000 rules).
 constexpr uint32_t kMaxCopies = 8;
 constexpr uint32_t kMaxLeafOk = 8 * kLeafSize;
+// mixed_widths: sets this small, or with this few entries wide in one address, get a trial.
+constexpr uint32_t kMixedMinEntries = 128;
+constexpr uint32_t kMixedMinWide = 32;
+
+// Whether a trial tree over `ids` would surely copy too much, judged without building it: a
+// HyperSplit tree copies the entries wide in the field it cuts, so a set holding many entries
+// wide in the source and many wide in the destination (at /16) copies one group or the other
+// whichever it cuts. The trial over the whole run failed this way on every benchmark profile
+// after building ~4x the final nodes: 70 % of the build. Smaller sets still get their trial.
+bool mixed_widths(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, uint8_t family) {
+  const uint32_t n = static_cast<uint32_t>(ids.size());
+  if (n < kMixedMinEntries) return false;
+  uint32_t src_wide = 0, dst_wide = 0;
+  for (uint32_t id : ids) {
+    src_wide += !narrow(hot[id], family, 0);
+    dst_wide += !narrow(hot[id], family, 1);
+  }
+  return std::min(src_wide, dst_wide) >= std::max(kMixedMinWide, n / 16);
+}
 
 struct PartBuilder {
   const std::vector<HotEntry>& hot;
   uint8_t family;
   TreeStore& store;
   TreeStats* stats;
+  Scratch sc;
 
   void add(const std::vector<uint32_t>& ids, uint32_t crit) {
     TreeStats st;
     uint32_t root = ~0u;
-    if (crit < kCriteria) root = build_tree(hot, ids, family == 4, store, &st, kMaxCopies, kMaxLeafOk);
+    if (crit < kCriteria && !(crit <= 1 && mixed_widths(hot, ids, family))) {
+      root = build_tree(hot, ids, family == 4, store, sc, &st, kMaxCopies, kMaxLeafOk);
+    }
     if (root == ~0u) {
       std::vector<uint32_t> a, b;
+      a.reserve(ids.size());
+      b.reserve(ids.size());
       for (; crit < kCriteria && (a.empty() || b.empty()); crit++) {
         a.clear();
         b.clear();
@@ -320,7 +384,7 @@ struct PartBuilder {
         return;
       }
       st = {};
-      root = build_tree(hot, ids, family == 4, store, &st, 0, 0);
+      root = build_tree(hot, ids, family == 4, store, sc, &st, 0, 0);
     }
     store.parts.push_back(Part{root, ids.front()});
     if (stats) {
@@ -339,7 +403,7 @@ void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32
                       TreeStore& store, TreeStats* stats) {
   std::vector<Part>& parts = store.parts;
   const size_t first = parts.size();
-  if (!ids.empty()) PartBuilder{hot, family, store, stats}.add(ids, 0);
+  if (!ids.empty()) PartBuilder{hot, family, store, stats, {}}.add(ids, 0);
   std::sort(parts.begin() + first, parts.end(), [](const Part& a, const Part& b) { return a.min_id < b.min_id; });
   if (stats) {
     const uint32_t np = static_cast<uint32_t>(parts.size() - first);
