@@ -15,59 +15,93 @@ namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
-// Large arrays go on 2 MiB boundaries with transparent huge pages requested:
-// at 1M flows a lookup touches ~110 MiB at random, and 4 KiB pages would cost
-// a TLB miss per lookup. Pages are touched here, on the control path, so the
-// packet path never page-faults.
-void* alloc_table(size_t bytes, size_t* out_bytes) {
-  const size_t align = bytes >= kHugePage ? kHugePage : 64;
-  const size_t rounded = (bytes + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, rounded);
-  if (p == nullptr) return nullptr;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+// Large arrays are fresh anonymous mappings on 2 MiB boundaries with transparent
+// huge pages requested: at 1M flows a lookup touches ~75 MiB at random, and 4 KiB
+// pages would cost a TLB miss per lookup. (malloc may hand back heap memory already
+// faulted in 4 KiB pages, so it is not used.) The kernel zeroes the pages; with
+// `prefault` they are all faulted in here, on the control path, so the packet path
+// never page-faults; without, each is faulted in (zeroed) on first touch.
+void* alloc_table(size_t bytes, bool prefault, size_t* out_bytes) {
+  // Whole pages only: the tail past the last 2 MiB boundary stays in small pages
+  // rather than growing the table by up to 2 MiB (it counts in bytes per flow).
+  const size_t align = bytes >= kHugePage ? kHugePage : 4096;
+  const size_t rounded = (bytes + 4095) / 4096 * 4096;
+#if defined(__linux__)
+  const size_t span = rounded + (align == kHugePage ? kHugePage : 0);
+  void* m = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return nullptr;
+  // Trim to the aligned part, so that every 2 MiB of the table can be one huge page.
+  const uintptr_t base = reinterpret_cast<uintptr_t>(m);
+  const uintptr_t start = (base + align - 1) & ~uintptr_t{align - 1};
+  if (start > base) munmap(m, start - base);
+  if (start + rounded < base + span) munmap(reinterpret_cast<void*>(start + rounded), base + span - start - rounded);
+  void* p = reinterpret_cast<void*>(start);
+#if defined(MADV_HUGEPAGE)
   if (align == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
-  std::memset(p, 0, rounded);
+  // Written rather than MADV_POPULATE_WRITE: the kernel's page clearing leaves
+  // the table out of cache, and inserts into a small table then measured 4-6x slower.
+  if (prefault) std::memset(p, 0, rounded);
+#else
+  (void)prefault;
+  const size_t whole = (rounded + align - 1) / align * align;  // aligned_alloc wants a multiple
+  void* p = std::aligned_alloc(align, whole);
+  if (p == nullptr) return nullptr;
+  std::memset(p, 0, whole);
+#endif
   *out_bytes = rounded;
   return p;
 }
 
+void free_table(void* p, size_t bytes) {
+  if (p == nullptr) return;
+#if defined(__linux__)
+  munmap(p, bytes);
+#else
+  (void)bytes;
+  std::free(p);
+#endif
+}
+
 uint32_t slots_for(uint32_t max_flows) {
-  // Smallest power of two with max_flows <= 0.75 x slots.
+  // Fewest slots with max_flows <= 0.75 x slots (home() maps onto any count), and
+  // at least one more than max_flows: an empty slot ends every probe.
   const uint64_t need = (uint64_t{max_flows} * 4 + 2) / 3;
-  uint64_t n = 2;
-  while (n < need) n <<= 1;
-  return static_cast<uint32_t>(n);
+  return static_cast<uint32_t>(need > max_flows ? need : uint64_t{max_flows} + 1);
 }
 
 }  // namespace
 
 double flow_table_bytes_per_flow(uint32_t max_flows) {
-  return sizeof(Flow) + 8.0 * slots_for(max_flows) / max_flows;
+  return sizeof(Flow) + sizeof(FlowCold) + 8.0 * slots_for(max_flows) / max_flows;
 }
 
 FlowTable::~FlowTable() { release(); }
 
 void FlowTable::release() {
-  std::free(slots_);
-  std::free(flows_);
+  free_table(slots_, slots_bytes_);
+  free_table(flows_, flows_bytes_);
+  free_table(colds_, colds_bytes_);
   slots_ = nullptr;
   flows_ = nullptr;
-  slots_bytes_ = flows_bytes_ = 0;
+  colds_ = nullptr;
+  slots_bytes_ = flows_bytes_ = colds_bytes_ = 0;
 }
 
-bool FlowTable::init(uint32_t max_flows, uint64_t seed) {
+bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) {
+  const bool prefault = memory == FlowTableMemory::Prefault;
   release();
   max_flows_ = 0;
   if (max_flows == 0 || max_flows > kMaxFlowsLimit) return false;
   const uint32_t n = slots_for(max_flows);
-  slots_ = static_cast<Slot*>(alloc_table(size_t{n} * sizeof(Slot), &slots_bytes_));
-  flows_ = static_cast<Flow*>(alloc_table(size_t{max_flows} * sizeof(Flow), &flows_bytes_));
-  if (slots_ == nullptr || flows_ == nullptr) {
+  slots_ = static_cast<Slot*>(alloc_table(size_t{n} * sizeof(Slot), prefault, &slots_bytes_));
+  flows_ = static_cast<Flow*>(alloc_table(size_t{max_flows} * sizeof(Flow), prefault, &flows_bytes_));
+  colds_ = static_cast<FlowCold*>(alloc_table(size_t{max_flows} * sizeof(FlowCold), prefault, &colds_bytes_));
+  if (slots_ == nullptr || flows_ == nullptr || colds_ == nullptr) {
     release();
     return false;
   }
-  mask_ = n - 1;
+  nslots_ = n;
   max_flows_ = max_flows;
   high_water_ = 0;
   free_head_ = kNoFree;
@@ -83,24 +117,19 @@ void FlowTable::set_timeouts(const Timeouts& t) {
   for (int i = 0; i < kTimeoutSlots; ++i) timeout_ns_[i] = uint64_t{t.seconds[i]} * kNsPerSec;
 }
 
-size_t FlowTable::memory_bytes() const { return slots_bytes_ + flows_bytes_; }
+size_t FlowTable::memory_bytes() const { return slots_bytes_ + flows_bytes_ + colds_bytes_; }
 
 void FlowTable::prefetch_flow(uint64_t hash) const {
   // The slot line is expected in cache (prefetch() earlier); the first slot
   // whose tag matches is almost always the flow.
   const uint32_t tag = static_cast<uint32_t>(hash);
-  uint32_t pos = tag & mask_;
-  for (int i = 0; i < 4; ++i, pos = (pos + 1) & mask_) {
+  uint32_t pos = home(tag);
+  for (int i = 0; i < 4; ++i, pos = next(pos)) {
     const Slot s = slots_[pos];
     if (s.index == 0) return;
     if (s.tag == tag) {
-      // The per-packet path touches bytes 0..88 of the record (key through
-      // bytes[]); id, rule and start_s are cold. Two prefetches cover 2-3 lines.
-      const char* p = reinterpret_cast<const char*>(&flows_[s.index - 1]);
-      __builtin_prefetch(p, 1);
-      __builtin_prefetch(p + offsetof(Flow, id) - 1, 1);
-      if ((reinterpret_cast<uintptr_t>(p) & 63) + offsetof(Flow, id) > 128)
-        __builtin_prefetch(p + 64, 1);
+      // The per-packet path touches only the hot record: one line.
+      __builtin_prefetch(&flows_[s.index - 1], 1);
       return;
     }
   }
@@ -108,7 +137,7 @@ void FlowTable::prefetch_flow(uint64_t hash) const {
 
 Flow* FlowTable::find(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   const uint32_t tag = static_cast<uint32_t>(hash);
-  for (uint32_t pos = tag & mask_;; pos = (pos + 1) & mask_) {
+  for (uint32_t pos = home(tag);; pos = next(pos)) {
     const Slot s = slots_[pos];
     if (s.index == 0) return nullptr;  // load <= 75 %: an empty slot always ends the chain
     if (s.tag != tag) continue;
@@ -124,11 +153,15 @@ Flow* FlowTable::find(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
 
 void FlowTable::find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t n,
                            uint64_t now_ns, Flow** out) {
-  constexpr uint32_t d = kPipeDistance;
-  for (uint32_t i = 0; i < n + 2 * d; ++i) {
-    if (i < n) prefetch(hashes[i]);
-    if (i >= d && i - d < n) prefetch_flow(hashes[i - d]);
-    if (i >= 2 * d) out[i - 2 * d] = find(keys[i - 2 * d], hashes[i - 2 * d], now_ns);
+  // Staged (VPP style) rather than a software pipeline: a pipeline of depth d
+  // leaves 2d packets of each batch in its fill and drain with nothing to
+  // overlap, which measured slower on batches of 64.
+  for (uint32_t base = 0; base < n; base += kFindGroup) {
+    const uint32_t m = n - base < kFindGroup ? n - base : kFindGroup;
+    const uint64_t* h = hashes + base;
+    for (uint32_t i = 0; i < m; ++i) prefetch(h[i]);
+    for (uint32_t i = 0; i < m; ++i) prefetch_flow(h[i]);
+    for (uint32_t i = 0; i < m; ++i) out[base + i] = find(keys[base + i], h[i], now_ns);
   }
 }
 
@@ -140,22 +173,24 @@ Flow* FlowTable::insert(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   uint32_t idx;
   if (free_head_ != kNoFree) {
     idx = free_head_;
-    free_head_ = static_cast<uint32_t>(flows_[idx].id);
+    free_head_ = flows_[idx].generation;  // free records link through the hot line
   } else {
     idx = high_water_++;
   }
   Flow& f = flows_[idx];
   f = Flow{};
   f.key = key;
-  f.id = ++next_id_;
   f.last_ns = now_ns;
-  f.start_s = static_cast<uint32_t>(now_ns / kNsPerSec);
   f.flags = kFlowLive;
   flow_refresh_slot(f);
+  FlowCold& c = colds_[idx];
+  c = FlowCold{};
+  c.id = ++next_id_;
+  c.start_s = static_cast<uint32_t>(now_ns / kNsPerSec);
 
   const uint32_t tag = static_cast<uint32_t>(hash);
-  uint32_t pos = tag & mask_;
-  while (slots_[pos].index != 0) pos = (pos + 1) & mask_;
+  uint32_t pos = home(tag);
+  while (slots_[pos].index != 0) pos = next(pos);
   slots_[pos] = Slot{tag, idx + 1};
   ++counters_.entries;
   ++counters_.created;
@@ -171,11 +206,11 @@ FinishReason FlowTable::expiry_reason(const Flow& f) const {
 bool FlowTable::make_room(uint64_t hash, uint64_t now_ns) {
   // Linux early_drop, in the probe neighbourhood of the new key: an expired
   // flow first, else the least recently seen flow that never saw a reply.
-  const uint32_t scan = kEarlyDropScan < mask_ + 1 ? kEarlyDropScan : mask_ + 1;
-  uint32_t pos = static_cast<uint32_t>(hash) & mask_;
+  const uint32_t scan = kEarlyDropScan < nslots_ ? kEarlyDropScan : nslots_;
+  uint32_t pos = home(static_cast<uint32_t>(hash));
   uint32_t victim = kNoFree;
   uint64_t victim_seen = 0;
-  for (uint32_t i = 0; i < scan; ++i, pos = (pos + 1) & mask_) {
+  for (uint32_t i = 0; i < scan; ++i, pos = next(pos)) {
     const Slot s = slots_[pos];
     if (s.index == 0) continue;
     const Flow& f = flows_[s.index - 1];
@@ -197,7 +232,7 @@ bool FlowTable::make_room(uint64_t hash, uint64_t now_ns) {
 void FlowTable::reclaim(uint32_t slot, FinishReason why) {
   const uint32_t idx = slots_[slot].index - 1;
   Flow& f = flows_[idx];
-  if (sink_ != nullptr) sink_(sink_ctx_, f, why);
+  if (sink_ != nullptr) sink_(sink_ctx_, FlowView{f, colds_[idx]}, why);
   switch (why) {
     case FinishReason::Expired:
     case FinishReason::Closed:
@@ -212,7 +247,7 @@ void FlowTable::reclaim(uint32_t slot, FinishReason why) {
   }
   delete_slot(slot);
   f.flags = 0;
-  f.id = free_head_;
+  f.generation = free_head_;
   free_head_ = idx;
   --counters_.entries;
 }
@@ -222,11 +257,11 @@ void FlowTable::delete_slot(uint32_t hole) {
   // the cluster into the hole unless its home lies cyclically in (hole, j].
   uint32_t j = hole;
   for (;;) {
-    j = (j + 1) & mask_;
+    j = next(j);
     const Slot s = slots_[j];
     if (s.index == 0) break;
-    const uint32_t home = s.tag & mask_;
-    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    const uint32_t h = home(s.tag);
+    const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
     if (stays) continue;
     slots_[hole] = s;
     hole = j;
@@ -236,8 +271,8 @@ void FlowTable::delete_slot(uint32_t hole) {
 
 uint32_t FlowTable::slot_of(uint32_t flow_index) const {
   const uint32_t tag = static_cast<uint32_t>(hash(flows_[flow_index].key));
-  uint32_t pos = tag & mask_;
-  while (slots_[pos].index != flow_index + 1) pos = (pos + 1) & mask_;
+  uint32_t pos = home(tag);
+  while (slots_[pos].index != flow_index + 1) pos = next(pos);
   return pos;
 }
 
@@ -248,10 +283,10 @@ void FlowTable::remove(Flow* f, FinishReason why) {
   // remove() is the engine's decision; count it once, as removed, whatever the reason it gives.
   const uint32_t slot = slot_of(idx);
   Flow& fl = flows_[idx];
-  if (sink_ != nullptr) sink_(sink_ctx_, fl, why);
+  if (sink_ != nullptr) sink_(sink_ctx_, FlowView{fl, colds_[idx]}, why);
   delete_slot(slot);
   fl.flags = 0;
-  fl.id = free_head_;
+  fl.generation = free_head_;
   free_head_ = idx;
   --counters_.entries;
 }
@@ -274,8 +309,7 @@ uint32_t FlowTable::expire_some(uint64_t now_ns, uint32_t budget) {
 
 uint32_t FlowTable::probe_length(uint64_t hash) const {
   uint32_t n = 0;
-  for (uint32_t pos = static_cast<uint32_t>(hash) & mask_; slots_[pos].index != 0;
-       pos = (pos + 1) & mask_)
+  for (uint32_t pos = home(static_cast<uint32_t>(hash)); slots_[pos].index != 0; pos = next(pos))
     ++n;
   return n;
 }

@@ -3,13 +3,18 @@
 // (the worker that owns it).
 //
 // Layout: an index of 8-byte slots {hash tag, flow index + 1}, open addressing
-// with linear probing, at most 75 % full; and a pool of max_flows Flow records
-// with a free list. A lookup reads one slot line (8 slots) and one flow; both
-// can be prefetched for a batch first (prefetch, then prefetch_flow, then find).
-// Deletion is backward-shift, so probe chains stay exact without tombstones.
+// with linear probing, at most 75 % full; and a pool of max_flows records with a
+// free list, split in two parallel arrays (flow.h): 64-byte hot records (Flow,
+// one cache line, all the per-packet path touches) and 48-byte cold records
+// (FlowCold: totals, id, rule, start). A hit reads one slot line (8 slots) and
+// one hot line; both can be prefetched for a batch first (prefetch, then
+// prefetch_flow, then find). Deletion is backward-shift, so probe chains stay
+// exact without tombstones.
 //
-// Memory per flow: sizeof(Flow) + 8 bytes x slots/max_flows <= 104 + 8 x 8/3
-// = 125.3 bytes (slots is the power of two >= max_flows / 0.75).
+// Memory per flow: 64 + 48 + 8 bytes x slots/max_flows. The slot count is
+// ceil(max_flows / 0.75), not a power of two (the home slot is a multiply-shift
+// of the tag, Lemire's fastrange), so slots cost 10.7 bytes and a flow
+// 122.7 bytes at any size from 3 flows up (124 at 2, 128 at 1).
 //
 // Expiry is driven by the caller's packet time: lazily on lookup (an expired
 // flow is reclaimed and reported absent) and by an incremental sweep. Every
@@ -33,7 +38,7 @@ enum class FinishReason : uint8_t {
 inline constexpr const char* kFinishReasonNames[4] = {"expired", "closed", "evicted", "removed"};
 
 // Receives every flow as it leaves the table; the flow is valid only during the call.
-using FlowSink = void (*)(void* ctx, const Flow& flow, FinishReason why);
+using FlowSink = void (*)(void* ctx, const FlowView& flow, FinishReason why);
 
 struct FlowTableCounters {
   uint64_t entries = 0;  // flows in the table now
@@ -42,6 +47,12 @@ struct FlowTableCounters {
   uint64_t evicted = 0;  // early-dropped unreplied flows
   uint64_t full = 0;     // inserts refused: full and nothing evictable
   uint64_t removed = 0;  // remove() calls
+};
+
+// How FlowTable::init provides its memory. Both start zeroed (fresh anonymous pages).
+enum class FlowTableMemory : uint8_t {
+  Prefault = 0,  // every page faulted in at init: the packet path never page-faults (live workers)
+  Lazy = 1,      // pages faulted in on first touch: init is O(1) (replay, tests, tools)
 };
 
 class FlowTable {
@@ -58,7 +69,7 @@ class FlowTable {
 
   // CONTROL: allocate for max_flows (1..kMaxFlowsLimit); drops any previous
   // contents without reporting them. False if out of memory or out of range.
-  bool init(uint32_t max_flows, uint64_t seed = 0);
+  bool init(uint32_t max_flows, uint64_t seed = 0, FlowTableMemory memory = FlowTableMemory::Prefault);
   // CONTROL: timeouts apply to every flow from the next check on.
   void set_timeouts(const Timeouts& t);
   void set_sink(FlowSink sink, void* ctx) { sink_ = sink; sink_ctx_ = ctx; }
@@ -67,22 +78,22 @@ class FlowTable {
 
   // Batch helpers: call prefetch() on every packet of a batch, then
   // prefetch_flow() on every packet, then find().
-  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[home(static_cast<uint32_t>(hash))]); }
   void prefetch_flow(uint64_t hash) const;
 
-  // find() over a batch, software-pipelined so that the slot and flow cache
-  // misses of several packets overlap (prefetch, prefetch_flow and find run
-  // kPipeDistance packets apart). out[i] = find(keys[i], hashes[i], now_ns).
-  static constexpr uint32_t kPipeDistance = 16;
+  // find() over a batch, staged so that the slot and flow cache misses of up to
+  // kFindGroup packets overlap: prefetch all slot lines, then all flows, then find.
+  // out[i] = find(keys[i], hashes[i], now_ns).
+  static constexpr uint32_t kFindGroup = 64;
   void find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t n, uint64_t now_ns,
                   Flow** out);
 
   // The live flow with this key, or nullptr. Flow pointers stay valid until
   // that flow leaves the table (records never move). A flow found expired is reclaimed
-  // (sink, `expired`) and reported absent.
+  // (sink, `expired`) and reported absent. Reads only the slots and the hot record.
   Flow* find(const FlowKey& key, uint64_t hash, uint64_t now_ns);
   // Add a flow for a key that find() just missed. The flow comes back zeroed
-  // except key, id, last_ns, start_s and kFlowLive; fill it with flow_begin().
+  // except key, id, last_ns, start_s and kFlowLive; fill it with begin().
   // When the pool is full, an expired or else the oldest unreplied flow near
   // the key's slot makes room (`evicted`); a replied flow never does. nullptr
   // when nothing can go (`full`): the engine drops as conntrack-full.
@@ -92,6 +103,28 @@ class FlowTable {
   // Look at up to `budget` pool records from where the last call stopped and
   // reclaim the expired ones. Returns how many were reclaimed.
   uint32_t expire_some(uint64_t now_ns, uint32_t budget);
+
+  // Per-packet state updates on a live flow of this table (flow.h's flow_begin and
+  // flow_update with the flow's cold record; update writes it only on a counter flush).
+  void begin(Flow& f, Direction orig, uint8_t tcp_state, bool tracked, uint32_t rule, uint32_t generation,
+             uint32_t ip_bytes) {
+    flow_begin(f, cold(f), orig, tcp_state, tracked, rule, generation, ip_bytes);
+  }
+  // Forced inline: as a call, its register saves and argument moves cost more than its fast path.
+  __attribute__((always_inline)) TcpStep update(Flow& f, Direction pkt, uint8_t tcp_flags, uint32_t ip_bytes,
+                                                uint64_t now_ns) {
+    return flow_update_with(f, [this, &f]() -> FlowCold& { return cold(f); }, pkt, tcp_flags, ip_bytes, now_ns);
+  }
+
+  // What moved to the cold record, for a flow of this table.
+  FlowCold& cold(const Flow& f) { return colds_[&f - flows_]; }
+  const FlowCold& cold(const Flow& f) const { return colds_[&f - flows_]; }
+  FlowView view(const Flow& f) const { return FlowView{f, cold(f)}; }
+  uint64_t packets(const Flow& f, FlowDir d) const { return view(f).packets(d); }
+  uint64_t bytes(const Flow& f, FlowDir d) const { return view(f).bytes(d); }
+  uint64_t id(const Flow& f) const { return cold(f).id; }
+  uint32_t rule(const Flow& f) const { return cold(f).rule; }
+  uint32_t start_s(const Flow& f) const { return cold(f).start_s; }
 
   bool is_expired(const Flow& f, uint64_t now_ns) const {
     return static_cast<int64_t>(now_ns - f.last_ns) >= static_cast<int64_t>(timeout_ns_[f.timeout_slot]);
@@ -103,23 +136,31 @@ class FlowTable {
     for (uint32_t i = 0; i < high_water_; ++i)
       if (flows_[i].flags & kFlowLive) fn(static_cast<const Flow&>(flows_[i]));
   }
+  template <class Fn>
+  void for_each_view(Fn&& fn) const {
+    for (uint32_t i = 0; i < high_water_; ++i)
+      if (flows_[i].flags & kFlowLive) fn(FlowView{flows_[i], colds_[i]});
+  }
 
   const FlowTableCounters& counters() const { return counters_; }
   uint32_t capacity() const { return max_flows_; }
-  uint32_t slot_count() const { return mask_ + 1; }
-  // Bytes allocated for the slots and the pool.
+  uint32_t slot_count() const { return nslots_; }
+  // Bytes allocated for the slots and the pool (hot and cold).
   size_t memory_bytes() const;
   // Slots a lookup of this hash walks past before an empty one (tests, stats).
   uint32_t probe_length(uint64_t hash) const;
 
  private:
   struct Slot {
-    uint32_t tag;    // low 32 bits of the hash: home slot = tag & mask_
+    uint32_t tag;    // low 32 bits of the hash: home slot = home(tag)
     uint32_t index;  // flow index + 1; 0 = empty
   };
   static_assert(sizeof(Slot) == 8);
   static constexpr uint32_t kNoFree = 0xffffffffu;
 
+  // Home slot of a tag: multiply-shift onto [0, nslots_) (any slot count).
+  uint32_t home(uint32_t tag) const { return static_cast<uint32_t>((uint64_t{tag} * nslots_) >> 32); }
+  uint32_t next(uint32_t pos) const { return pos + 1 == nslots_ ? 0 : pos + 1; }
   void release();
   uint32_t slot_of(uint32_t flow_index) const;
   void reclaim(uint32_t slot, FinishReason why);
@@ -129,9 +170,11 @@ class FlowTable {
 
   Slot* slots_ = nullptr;
   Flow* flows_ = nullptr;
+  FlowCold* colds_ = nullptr;
   size_t slots_bytes_ = 0;
   size_t flows_bytes_ = 0;
-  uint32_t mask_ = 0;
+  size_t colds_bytes_ = 0;
+  uint32_t nslots_ = 0;
   uint32_t max_flows_ = 0;
   uint32_t high_water_ = 0;   // pool records ever handed out
   uint32_t free_head_ = kNoFree;

@@ -89,7 +89,7 @@ bool Engine::set_table(std::shared_ptr<const MatchTable> t, uint32_t generation,
   if (!current_.table) {
     const uint32_t shards = opts_.shards ? opts_.shards : 1;
     const uint32_t max_flows = (ct.max_flows + shards - 1) / shards;
-    if (!flows_.init(max_flows ? max_flows : 1, opts_.hash_seed)) {
+    if (!flows_.init(max_flows ? max_flows : 1, opts_.hash_seed, opts_.flow_memory)) {
       if (error) *error = "cannot allocate the flow table for conntrack.maxFlows " + std::to_string(ct.max_flows);
       return false;
     }
@@ -140,7 +140,11 @@ void Engine::expire(uint64_t now_ns, uint32_t budget) {
   if (frags_ready_) frags_.expire_some(now_ns, budget);
 }
 
-void Engine::count(const Decision& d, uint32_t bytes) {
+// The per-packet steps are forced inline into judge(): measured with callgrind, the calls'
+// register saves and argument shuffles were a tenth of the instructions per packet.
+#define SGFW_HOT_INLINE __attribute__((always_inline)) inline
+
+SGFW_HOT_INLINE void Engine::count(const Decision& d, uint32_t bytes) {
   counters_.reasons[static_cast<int>(d.reason)]++;
   if (d.verdict == Verdict::Accept) {
     counters_.accepted++;
@@ -158,9 +162,28 @@ void Engine::count(const Decision& d, uint32_t bytes) {
   }
 }
 
-Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
-                       uint64_t now_ns, PacketMeta& m) {
+SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
+                                     PacketMeta& m, Prep& p) {
   wire::parse_frame(data, caplen, wirelen, lt, m);
+  p.keyed = false;
+  p.src_if = p.dst_if = -1;
+  if (m.kind != FrameKind::Ip || m.icmp_class == IcmpClass::NeighborDiscovery || !t_) return;
+  p.src_if = t_->find_interface(m.tuple.family, m.tuple.src);
+  p.dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
+  // Later fragments and ICMP errors look up no flow of their own.
+  if (m.frag == FragKind::Later || m.icmp_class == IcmpClass::Error) return;
+  if (p.src_if >= 0) {
+    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(p.src_if), Direction::Egress);
+  } else if (p.dst_if >= 0) {
+    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(p.dst_if), Direction::Ingress);
+  } else {
+    return;
+  }
+  p.hash = flows_.hash(p.key);
+  p.keyed = true;
+}
+
+SGFW_HOT_INLINE Decision Engine::finish(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p) {
   counters_.packets++;
   counters_.bytes += wirelen;
   Decision d;
@@ -173,15 +196,38 @@ Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, w
   } else if (!t_) {
     d = verdict_of(Verdict::Drop, Reason::NoInterface);
   } else {
-    d = judge_ip(m, wirelen, now_ns);
+    d = judge_ip(m, wirelen, now_ns, p);
   }
   count(d, wirelen);
   return d;
 }
 
-Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) {
-  const int src_if = t_->find_interface(m.tuple.family, m.tuple.src);
-  const int dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
+Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
+                       uint64_t now_ns, PacketMeta& m) {
+  Prep p;
+  prepare(data, caplen, wirelen, lt, m, p);
+  return finish(m, wirelen, now_ns, p);
+}
+
+void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out) {
+  Prep* preps = preps_;
+  if (n > kMaxBatch) n = kMaxBatch;
+  // Three passes: parse and hash (prefetching each flow's slot line), then prefetch the flow
+  // records those slots name, then judge in order. prepare() reads only the table, never a
+  // flow, so doing it early for the whole batch changes no decision.
+  for (uint32_t i = 0; i < n; i++) {
+    const capture::Frame& f = frames[i];
+    prepare(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type), metas[i], preps[i]);
+    if (preps[i].keyed) flows_.prefetch(preps[i].hash);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (preps[i].keyed) flows_.prefetch_flow(preps[i].hash);
+  for (uint32_t i = 0; i < n; i++) out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
+}
+
+SGFW_HOT_INLINE Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns, const Prep& p) {
+  const int src_if = p.src_if;
+  const int dst_if = p.dst_if;
   if (src_if < 0 && dst_if < 0) return verdict_of(Verdict::Drop, Reason::NoInterface);
   const uint32_t primary = static_cast<uint32_t>(src_if >= 0 ? src_if : dst_if);
   const Direction primary_dir = src_if >= 0 ? Direction::Egress : Direction::Ingress;
@@ -215,9 +261,11 @@ Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns) 
   // A packet between two protected interfaces passes the sender's egress, then the
   // receiver's ingress (spec 5).
   Decision d;
-  if (src_if >= 0) d = judge_on(static_cast<uint32_t>(src_if), Direction::Egress, m, bytes, now_ns);
+  // prepare() keyed the first of these lookups.
+  const Prep* keyed = p.keyed ? &p : nullptr;
+  if (src_if >= 0) d = judge_on(static_cast<uint32_t>(src_if), Direction::Egress, m, bytes, now_ns, keyed);
   if (dst_if >= 0 && (src_if < 0 || d.verdict == Verdict::Accept))
-    d = judge_on(static_cast<uint32_t>(dst_if), Direction::Ingress, m, bytes, now_ns);
+    d = judge_on(static_cast<uint32_t>(dst_if), Direction::Ingress, m, bytes, now_ns, src_if < 0 ? keyed : nullptr);
 
   if (m.frag == FragKind::First) {
     conntrack::FragVerdict v;
@@ -275,9 +323,11 @@ bool Engine::cut_by_rule_change(Flow& f, int32_t* drop_entry) const {
   return false;
 }
 
-Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns) {
+SGFW_HOT_INLINE Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes,
+                                          uint64_t now_ns, const Prep* keyed) {
   const int32_t ifx = static_cast<int32_t>(iface);
-  if (related_error(iface, dir, m, now_ns)) return verdict_of(Verdict::Accept, Reason::Related, ifx, dir);
+  if (m.icmp_class == IcmpClass::Error && related_error(iface, dir, m, now_ns))
+    return verdict_of(Verdict::Accept, Reason::Related, ifx, dir);
 
   const bool is_tcp = m.tuple.proto == kProtoTcp;
   // ICMP errors never belong to a flow of their own; all else looks its flow up.
@@ -285,8 +335,13 @@ Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, ui
   FlowKey key;
   uint64_t hash = 0;
   if (!flowless) {
-    key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
-    hash = flows_.hash(key);
+    if (keyed) {
+      key = keyed->key;
+      hash = keyed->hash;
+    } else {
+      key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
+      hash = flows_.hash(key);
+    }
     Flow* f = flows_.find(key, hash, now_ns);
     if (f) {
       if (f->generation != current_.generation) {
@@ -301,7 +356,7 @@ Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, ui
         }
         f->generation = current_.generation;
       }
-      const conntrack::TcpStep step = conntrack::flow_update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
+      const conntrack::TcpStep step = flows_.update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
       switch (step.action) {
         case conntrack::TcpAction::Accept:
         case conntrack::TcpAction::Ignore:
@@ -344,7 +399,7 @@ Decision Engine::judge_on(uint32_t iface, Direction dir, const PacketMeta& m, ui
     }
     return verdict_of(Verdict::Drop, Reason::ConntrackFull, ifx, dir, rule);
   }
-  conntrack::flow_begin(*f, dir, tn.state, true, static_cast<uint32_t>(rule), current_.generation, m.ip_len);
+  flows_.begin(*f, dir, tn.state, true, static_cast<uint32_t>(rule), current_.generation, m.ip_len);
   return d;
 }
 

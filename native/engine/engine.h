@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "capture/packet_source.h"
 #include "conntrack/flow_table.h"
 #include "conntrack/frag_table.h"
 #include "core/packet_meta.h"
@@ -25,6 +26,10 @@ struct EngineOptions {
   // Live modes run one engine per worker, each with a shard of the flow table: the
   // policy's conntrack.maxFlows is split evenly between them.
   uint32_t shards = 1;
+  // Live workers pre-fault the flow table (the packet path must never page-fault); replay
+  // lets the kernel hand out zeroed pages on first touch, so a 1M-flow table costs nothing
+  // to set up for a short trace.
+  conntrack::FlowTableMemory flow_memory = conntrack::FlowTableMemory::Prefault;
 };
 
 // A table generation with the counters that are indexed by its rule and interface numbers.
@@ -50,6 +55,14 @@ class Engine {
   Decision judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt,
                  uint64_t now_ns, PacketMeta& meta);
 
+  // HOT: judge frames[0..n) in order, exactly as n calls of judge() would (metas[i] and out[i]
+  // receive each one's parse and decision), with the parsing, interface lookups and flow hashes
+  // of the whole batch done first and the flow table's lines prefetched for them: the memory
+  // waits of a batch overlap instead of following one another. The table must not change
+  // within a batch (swap between batches).
+  static constexpr uint32_t kMaxBatch = 64;
+  void judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out);
+
   // Reclaim idle flows and fragment verdicts; call now and then with packet time.
   void expire(uint64_t now_ns, uint32_t budget);
 
@@ -66,8 +79,20 @@ class Engine {
   std::vector<TableState> take_retired() { return std::move(retired_); }
 
  private:
-  Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns);
-  Decision judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns);
+  // What judging a parsed packet needs before it touches a flow: its interfaces and the key
+  // and hash of the first flow it looks up (the sender's egress, else the receiver's ingress).
+  struct Prep {
+    int32_t src_if = -1, dst_if = -1;
+    bool keyed = false;
+    uint64_t hash = 0;
+    conntrack::FlowKey key;
+  };
+  void prepare(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt, PacketMeta& m,
+               Prep& p);
+  Decision finish(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p);
+  Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns, const Prep& p);
+  Decision judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns,
+                    const Prep* keyed);
   bool related_error(uint32_t iface, Direction dir, const PacketMeta& m, uint64_t now_ns);
   bool reply_of_untracked(uint32_t iface, Direction dir, const PacketMeta& m) const;
   bool cut_by_rule_change(conntrack::Flow& f, int32_t* drop_entry) const;
@@ -83,6 +108,8 @@ class Engine {
   bool frags_ready_ = false;
   uint32_t prev_generation_ = 0;
   std::vector<int32_t> rule_renumber_;  // previous table's rule index -> current one (or -1)
+  // judge_batch's scratch, a member so that no batch pays for constructing it.
+  Prep preps_[kMaxBatch];
 };
 
 }  // namespace sgfw::engine

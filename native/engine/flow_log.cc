@@ -32,9 +32,10 @@ void FlowLog::line(uint32_t iface, uint8_t family, const uint8_t* src, const uin
   else file_.commit_bytes(static_cast<size_t>(n));
 }
 
-void FlowLog::write_flow(const conntrack::Flow& f) {
+void FlowLog::write_flow(const conntrack::FlowView& v) {
   using conntrack::kDirOriginal;
   using conntrack::kDirReply;
+  const conntrack::Flow& f = v.hot;
   const bool orig_in = conntrack::flow_orig_dir(f) == Direction::Ingress;
   // Original direction: from the initiator. Ingress-initiated flows come from the remote.
   const uint8_t* isrc = orig_in ? f.key.remote : f.key.local;
@@ -42,12 +43,12 @@ void FlowLog::write_flow(const conntrack::Flow& f) {
   const uint16_t isport = orig_in ? f.key.remote_port : f.key.local_port;
   const uint16_t idport = orig_in ? f.key.local_port : f.key.remote_port;
   const uint64_t end_s = f.last_ns / 1'000'000'000ull;
-  if (f.packets[kDirOriginal])
-    line(f.key.iface, f.key.family, isrc, idst, isport, idport, f.key.proto, f.packets[kDirOriginal],
-         f.bytes[kDirOriginal], f.start_s, end_s, "ACCEPT");
-  if (f.packets[kDirReply])
-    line(f.key.iface, f.key.family, idst, isrc, idport, isport, f.key.proto, f.packets[kDirReply],
-         f.bytes[kDirReply], f.start_s, end_s, "ACCEPT");
+  if (const uint64_t n = v.packets(kDirOriginal))
+    line(f.key.iface, f.key.family, isrc, idst, isport, idport, f.key.proto, n, v.bytes(kDirOriginal),
+         v.start_s(), end_s, "ACCEPT");
+  if (const uint64_t n = v.packets(kDirReply))
+    line(f.key.iface, f.key.family, idst, isrc, idport, isport, f.key.proto, n, v.bytes(kDirReply),
+         v.start_s(), end_s, "ACCEPT");
 }
 
 void FlowLog::write_reject(uint32_t iface, const Tuple& t, uint64_t packets, uint64_t bytes, uint64_t start_s,
@@ -55,7 +56,7 @@ void FlowLog::write_reject(uint32_t iface, const Tuple& t, uint64_t packets, uin
   line(iface, t.family, t.src, t.dst, t.sport, t.dport, t.proto, packets, bytes, start_s, end_s, "REJECT");
 }
 
-void FlowLog::on_flow(void* ctx, const conntrack::Flow& f, conntrack::FinishReason) {
+void FlowLog::on_flow(void* ctx, const conntrack::FlowView& f, conntrack::FinishReason) {
   static_cast<FlowLog*>(ctx)->write_flow(f);
 }
 

@@ -27,7 +27,8 @@ class FlowLog {
   }
   // Interface names by index for the table in force (plain text, not quoted).
   void set_interfaces(std::vector<std::string> names) { ifaces_ = std::move(names); }
-  void write_flow(const conntrack::Flow& f);
+  // A flow with its cold record (FlowTable::view / for_each_view / the sink).
+  void write_flow(const conntrack::FlowView& f);
   // Lines for dropped traffic are written by the caller through this.
   void write_reject(uint32_t iface, const Tuple& t, uint64_t packets, uint64_t bytes, uint64_t start_s,
                     uint64_t end_s);
@@ -38,7 +39,7 @@ class FlowLog {
   static conntrack::FlowSink sink() { return &FlowLog::on_flow; }
 
  private:
-  static void on_flow(void* ctx, const conntrack::Flow& f, conntrack::FinishReason why);
+  static void on_flow(void* ctx, const conntrack::FlowView& f, conntrack::FinishReason why);
   void line(uint32_t iface, uint8_t family, const uint8_t* src, const uint8_t* dst, uint16_t sport,
             uint16_t dport, uint8_t proto, uint64_t packets, uint64_t bytes, uint64_t start_s, uint64_t end_s,
             const char* action);

@@ -99,7 +99,10 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
   capture::PcapFile trace;
   if (!trace.open(opts.trace.c_str())) return fail_input(trace.error());
 
-  Engine engine(opts.engine);
+  // A replay touches only the flows its trace opens: no pre-faulting of the whole flow table.
+  EngineOptions engine_opts = opts.engine;
+  engine_opts.flow_memory = conntrack::FlowTableMemory::Lazy;
+  Engine engine(engine_opts);
   std::string err;
   uint32_t generation = 1;
   if (!engine.set_table(opts.tables[0].table, generation, &err)) {
@@ -129,42 +132,20 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
   std::unordered_map<conntrack::FlowKey, uint32_t, KeyHash> flow_index;
   std::unordered_map<conntrack::FlowKey, RejectAgg, KeyHash> rejects;
   uint64_t seen_link_types[8] = {};
+
   int seen_link_count = 0;
 
   size_t next_table = 1;
-  Progress progress(opts.progress && isatty(2));
-  const uint64_t t0 = mono_ns();
-  capture::Record r;
-  PacketMeta meta;
-  uint64_t i = 0;
-  while (trace.next(r)) {
-    while (next_table < opts.tables.size() && opts.tables[next_table].before_packet <= i) {
-      if (!engine.set_table(opts.tables[next_table].table, ++generation, &err)) {
-        o.abort_all();
-        out.error = err;
-        return;
-      }
-      names.build(*opts.tables[next_table].table);
-      if (o.flow_log.is_open()) o.flow_log.set_interfaces(iface_names(*opts.tables[next_table].table));
-      next_table++;
-    }
-    bool known = false;
-    for (int k = 0; k < seen_link_count; k++) known |= seen_link_types[k] == r.link_type;
-    if (!known) {
-      char buf[96];
-      if (!wire::link_type_supported(r.link_type)) {
-        o.abort_all();
-        return fail_input(opts.trace + ": record " + std::to_string(r.index) + ": unsupported link type " +
-                          capture::describe_link_type(r.link_type, buf, sizeof buf));
-      }
-      if (seen_link_count < 8) seen_link_types[seen_link_count++] = r.link_type;
-      if (!out.link_types.empty()) out.link_types += ",";
-      out.link_types += capture::describe_link_type(r.link_type, buf, sizeof buf);
-    }
+  // The next swap's packet index, or never: one compare per packet instead of a vector walk.
+  auto next_swap_at = [&]() {
+    return next_table < opts.tables.size() ? opts.tables[next_table].before_packet : ~uint64_t{0};
+  };
+  uint64_t swap_at = next_swap_at();
+  const bool any_output = o.verdicts.is_open() || want_pcap || opts.flow_summary || o.flow_log.is_open();
+  uint32_t last_link_type = ~0u;  // the link type of the previous record (known and supported)
 
-    const Decision d =
-        engine.judge(r.data, r.caplen, r.wirelen, static_cast<wire::LinkType>(r.link_type), r.ts_ns, meta);
-
+  // Everything a packet may owe the outputs; off the hot loop when there are none.
+  auto write_outputs = [&](const capture::Record& r, const Decision& d, const PacketMeta& meta, uint64_t i) -> bool {
     if (o.verdicts.is_open()) write_verdict(o.verdicts, i, d, names);
     if (want_pcap) {
       if (!o.pcap_open) {
@@ -173,13 +154,15 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
             (!opts.dropped_path.empty() && !o.dropped.open(opts.dropped_path.c_str(), r.link_type))) {
           std::string e = o.accepted.failed() ? o.accepted.error() : o.dropped.error();
           o.abort_all();
-          return fail_input(e);
+          fail_input(e);
+          return false;
         }
         o.pcap_open = true;
       } else if (r.link_type != o.pcap_link_type) {
         o.abort_all();
-        return fail_input(opts.trace + ": record " + std::to_string(r.index) +
-                          ": link type changes mid-trace; --write-accepted/--write-dropped write one link type");
+        fail_input(opts.trace + ": record " + std::to_string(r.index) +
+                   ": link type changes mid-trace; --write-accepted/--write-dropped write one link type");
+        return false;
       }
       capture::PcapWriter& w = d.verdict == Verdict::Accept ? o.accepted : o.dropped;
       if (w.is_open() && !w.write(r)) {
@@ -187,7 +170,7 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
         std::string e = w.error();
         o.abort_all();
         out.error = e;
-        return;
+        return false;
       }
     }
     if ((opts.flow_summary || o.flow_log.is_open()) && meta.kind == FrameKind::Ip && d.iface >= 0) {
@@ -215,9 +198,73 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
         it->second.end_s = sec;
       }
     }
-    if ((i & 255) == 255) engine.expire(r.ts_ns, 1024);
-    progress.tick(i + 1, trace.offset(), trace.size());
-    i++;
+    return true;
+  };
+
+  Progress progress(opts.progress && isatty(2));
+  const uint64_t t0 = mono_ns();
+  // Packets go to the engine in batches (judge_batch prefetches their flows); a batch never
+  // spans a table swap, and every record's link type is checked before any of it is judged.
+  constexpr uint32_t kBatch = 32;
+  static_assert(kBatch <= Engine::kMaxBatch);
+  capture::Record recs[kBatch];
+  capture::Frame frames[kBatch];
+  PacketMeta metas[kBatch];
+  Decision decisions[kBatch];
+  uint64_t i = 0;
+  for (;;) {
+    if (i >= swap_at) [[unlikely]] {
+      while (next_table < opts.tables.size() && opts.tables[next_table].before_packet <= i) {
+        if (!engine.set_table(opts.tables[next_table].table, ++generation, &err)) {
+          o.abort_all();
+          out.error = err;
+          return;
+        }
+        names.build(*opts.tables[next_table].table);
+        if (o.flow_log.is_open()) o.flow_log.set_interfaces(iface_names(*opts.tables[next_table].table));
+        next_table++;
+      }
+      swap_at = next_swap_at();
+    }
+    const size_t n = trace.next_batch(recs, swap_at - i < kBatch ? static_cast<size_t>(swap_at - i) : kBatch);
+    if (n == 0) break;
+    for (size_t k = 0; k < n; k++) {
+      const capture::Record& r = recs[k];
+      if (r.link_type != last_link_type) [[unlikely]] {
+        bool known = false;
+        for (int s = 0; s < seen_link_count; s++) known |= seen_link_types[s] == r.link_type;
+        if (!known) {
+          char buf[96];
+          if (!wire::link_type_supported(r.link_type)) {
+            o.abort_all();
+            return fail_input(opts.trace + ": record " + std::to_string(r.index) + ": unsupported link type " +
+                              capture::describe_link_type(r.link_type, buf, sizeof buf));
+          }
+          if (seen_link_count < 8) seen_link_types[seen_link_count++] = r.link_type;
+          if (!out.link_types.empty()) out.link_types += ",";
+          out.link_types += capture::describe_link_type(r.link_type, buf, sizeof buf);
+        }
+        last_link_type = r.link_type;
+      }
+      frames[k].data = r.data;
+      frames[k].caplen = r.caplen;
+      frames[k].wirelen = r.wirelen;
+      frames[k].ts_ns = r.ts_ns;
+      frames[k].link_type = r.link_type;
+    }
+
+    engine.judge_batch(frames, static_cast<uint32_t>(n), metas, decisions);
+
+    if (any_output) [[unlikely]] {
+      for (size_t k = 0; k < n; k++)
+        if (!write_outputs(recs[k], decisions[k], metas[k], i + k)) return;
+    }
+    // The sweep reclaims idle flows at one pool record per packet (lookups expire lazily too).
+    if (((i + n) >> 10) != (i >> 10)) [[unlikely]] {
+      engine.expire(recs[n - 1].ts_ns, 1024);
+      progress.tick((i + n) & ~uint64_t{1023}, trace.offset(), trace.size());
+    }
+    i += n;
   }
   out.elapsed_ns = mono_ns() - t0;
   if (trace.failed()) {
@@ -227,7 +274,7 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
 
   // Outputs: flows still open are written as they stand, then every file is committed.
   if (o.flow_log.is_open()) {
-    engine.flows().for_each([&](const conntrack::Flow& f) { o.flow_log.write_flow(f); });
+    engine.flows().for_each_view([&](const conntrack::FlowView& f) { o.flow_log.write_flow(f); });
     for (const auto& [k, a] : rejects) o.flow_log.write_reject(a.iface, a.tuple, a.packets, a.bytes, a.start_s, a.end_s);
   }
   if (want_pcap && !o.pcap_open) {

@@ -1,6 +1,8 @@
 #include "engine/worker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace sgfw::engine {
@@ -89,7 +91,8 @@ void Worker::publish_snapshot() {
 void Worker::run(const std::atomic<bool>& stop) {
   std::vector<capture::Frame> frames(static_cast<size_t>(cfg_.batch));
   std::vector<uint8_t> accept(static_cast<size_t>(cfg_.batch));
-  PacketMeta meta;
+  std::vector<PacketMeta> metas(Engine::kMaxBatch);
+  std::vector<Decision> decisions(Engine::kMaxBatch);
   const uint8_t pass_unjudged = cfg_.on_error == OnError::Open ? 1 : 0;
   while (!stop.load(std::memory_order_relaxed) && !failed_.load(std::memory_order_relaxed)) {
     if (slot_.generation() != generation_) adopt_table();
@@ -100,29 +103,34 @@ void Worker::run(const std::atomic<bool>& stop) {
       break;
     }
     uint64_t now = 0;
-    for (int i = 0; i < n; i++) {
-      const capture::Frame& f = frames[static_cast<size_t>(i)];
+    for (int base = 0; base < n; base += static_cast<int>(Engine::kMaxBatch)) {
+      const int m = std::min(n - base, static_cast<int>(Engine::kMaxBatch));
       if (!engine_.has_table()) {
-        unjudged_++;
-        accept[static_cast<size_t>(i)] = pass_unjudged;
+        unjudged_ += static_cast<uint64_t>(m);
+        std::memset(accept.data() + base, pass_unjudged, static_cast<size_t>(m));
         continue;
       }
-      const Decision d = engine_.judge(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type),
-                                       f.ts_ns, meta);
-      if (cfg_.verdicts) {
-        char line[1024];
-        if (verdict_line_bound(d, names_) <= sizeof line)
-          cfg_.verdicts->append(std::string_view(line, static_cast<size_t>(format_verdict(line, judged_, d, names_) - line)));
+      engine_.judge_batch(frames.data() + base, static_cast<uint32_t>(m), metas.data(), decisions.data());
+      for (int k = 0; k < m; k++) {
+        const int i = base + k;
+        const capture::Frame& f = frames[static_cast<size_t>(i)];
+        const Decision& d = decisions[static_cast<size_t>(k)];
+        if (cfg_.verdicts) {
+          char line[1024];
+          if (verdict_line_bound(d, names_) <= sizeof line)
+            cfg_.verdicts->append(
+                std::string_view(line, static_cast<size_t>(format_verdict(line, judged_, d, names_) - line)));
+        }
+        judged_++;
+        if (!cfg_.dropped_path.empty() && d.verdict == Verdict::Drop) write_dropped(f);
+        uint8_t ok = d.verdict == Verdict::Accept ? 1 : 0;
+        if (!ok && cfg_.audit) {
+          audit_would_drop_++;
+          ok = 1;
+        }
+        accept[static_cast<size_t>(i)] = ok;
+        now = f.ts_ns;
       }
-      judged_++;
-      if (!cfg_.dropped_path.empty() && d.verdict == Verdict::Drop) write_dropped(f);
-      uint8_t ok = d.verdict == Verdict::Accept ? 1 : 0;
-      if (!ok && cfg_.audit) {
-        audit_would_drop_++;
-        ok = 1;
-      }
-      accept[static_cast<size_t>(i)] = ok;
-      now = f.ts_ns;
     }
     if (n > 0) src_->complete(frames.data(), accept.data(), n);
     engine_.expire(now ? now : realtime_ns(), 256);
@@ -131,7 +139,7 @@ void Worker::run(const std::atomic<bool>& stop) {
   }
   // Flows still open are logged as they stand when sgfw stops.
   if (cfg_.flow_log && engine_.has_table())
-    engine_.flows().for_each([&](const conntrack::Flow& f) { flow_log_.write_flow(f); });
+    engine_.flows().for_each_view([&](const conntrack::FlowView& f) { flow_log_.write_flow(f); });
   publish_snapshot();
   if (dropped_.is_open()) dropped_.close();
 }

@@ -181,11 +181,54 @@ class PipelineHarness {
     opts.on_conntrack_full = (data[0] & 2) ? engine::OnConntrackFull::Bypass : engine::OnConntrackFull::Drop;
     opts.hash_seed = 0x9e3779b97f4a7c15ull;
     engine::Engine eng(opts);
+    // The same packets through judge_batch, in batches of 1..64 (from the input) cut at every
+    // swap and sweep: each decision must equal judge()'s for the same packet.
+    engine::Engine batched(opts);
+    const size_t batch_cap = 1 + ((data[0] >> 2) & 63);
+    struct Pending {
+      std::vector<uint8_t> frame;
+      uint32_t caplen, wirelen, lt;
+      uint64_t now;
+      engine::Decision d;
+      PacketMeta m;
+    };
+    std::vector<Pending> pending;
+    int flushed = 0;
+    auto flush = [&]() -> const char* {
+      capture::Frame frames[engine::Engine::kMaxBatch];
+      PacketMeta metas[engine::Engine::kMaxBatch];
+      engine::Decision out[engine::Engine::kMaxBatch];
+      const uint32_t k_n = static_cast<uint32_t>(pending.size());
+      for (uint32_t k = 0; k < k_n; k++) {
+        frames[k].data = pending[k].frame.data();
+        frames[k].caplen = pending[k].caplen;
+        frames[k].wirelen = pending[k].wirelen;
+        frames[k].link_type = pending[k].lt;
+        frames[k].ts_ns = pending[k].now;
+      }
+      batched.judge_batch(frames, k_n, metas, out);
+      for (uint32_t k = 0; k < k_n; k++) {
+        const engine::Decision& a = pending[k].d;
+        const engine::Decision& b = out[k];
+        if (a.verdict != b.verdict || a.reason != b.reason || a.sub != b.sub || a.dir != b.dir || a.iface != b.iface ||
+            a.rule != b.rule)
+          return say("packet %d: judge_batch says %s %s rule %d, judge says %s %s rule %d", flushed + int(k),
+                     b.verdict == Verdict::Accept ? "accept" : "drop", kReasonNames[int(b.reason)], b.rule,
+                     a.verdict == Verdict::Accept ? "accept" : "drop", kReasonNames[int(a.reason)], a.rule);
+        if (metas[k].kind != pending[k].m.kind || metas[k].ip_len != pending[k].m.ip_len ||
+            std::memcmp(&metas[k].tuple, &pending[k].m.tuple, sizeof(Tuple)) != 0)
+          return say("packet %d: judge_batch parsed it otherwise", flushed + int(k));
+      }
+      flushed += static_cast<int>(k_n);
+      pending.clear();
+      return nullptr;
+    };
     const int* choices = alibaba ? kAlibabaTables : kAwsTables;
     const int n_choices = alibaba ? 3 : 2;
     uint32_t generation = 1;
     std::string err;
     if (!eng.set_table(tables_[choices[0]], generation, &err)) return say("set_table: %s", err.c_str());
+    if (!batched.set_table(tables_[choices[0]], generation, &err)) return say("set_table: %s", err.c_str());
 
     uint64_t now = 1'700'000'000'000'000'000ull;
     size_t at = 1;
@@ -200,7 +243,9 @@ class PipelineHarness {
       at += len;
       if (ctl & 0x08) {
         const int pick = choices[((ctl >> 4) & 3) % n_choices];
+        if (const char* why = flush()) return why;
         if (!eng.set_table(tables_[pick], ++generation, &err)) return say("set_table: %s", err.c_str());
+        if (!batched.set_table(tables_[pick], generation, &err)) return say("set_table: %s", err.c_str());
       }
       now += dt < 128 ? dt * 1'000'000ull                                 // up to 127 ms
              : dt < 192 ? (dt - 127) * 1'000'000'000ull                   // up to 64 s
@@ -213,10 +258,23 @@ class PipelineHarness {
       n++;
       if (const char* why = decision_violation(eng, m, d, caplen, wirelen))
         return say("packet %d (link type %u, %u bytes): %s", n - 1, lt, caplen, why);
-      if (ctl & 0x40) eng.expire(now, 64);
+      pending.push_back(Pending{frame, caplen, wirelen, lt, now, d, m});
+      if (ctl & 0x40) {
+        eng.expire(now, 64);
+        if (const char* why = flush()) return why;
+        batched.expire(now, 64);
+      } else if (pending.size() >= batch_cap) {
+        if (const char* why = flush()) return why;
+      }
       if (const char* why = engine_violation(eng, static_cast<uint64_t>(n)))
         return say("after packet %d: %s", n - 1, why);
     }
+    if (const char* why = flush()) return why;
+    if (const char* why = engine_violation(batched, static_cast<uint64_t>(n))) return say("judge_batch: %s", why);
+    if (batched.counters().accepted != eng.counters().accepted ||
+        batched.flows().counters().entries != eng.flows().counters().entries ||
+        batched.flows().counters().created != eng.flows().counters().created)
+      return "judge_batch and judge end with different counters";
     if (packets) *packets = n;
     // A sweep far in the future must reclaim every flow and fragment verdict.
     eng.expire(now + 400ull * 3600 * 1'000'000'000ull, 1u << 20);

@@ -110,11 +110,11 @@ TEST_CASE("timeouts: every TCP state expires after its own timeout (AWS and Alib
       const FlowKey k = key(kProtoTcp, port++);
       const uint64_t t0 = 1000 * kSec;
       Flow* f = t.insert(k, t.hash(k), t0);
-      flow_begin(*f, O, kTcpSynSent, true, 0, 0, 60);
+      t.begin(*f, O, kTcpSynSent, true, 0, 0, 60);
       uint64_t now = t0;
       for (int i = 0; i < path.n; ++i) {
         now += kSec / 2;
-        CHECK(flow_update(*f, path.p[i].d, path.p[i].flags, 60, now).action == TcpAction::Accept);
+        CHECK(t.update(*f, path.p[i].d, path.p[i].flags, 60, now).action == TcpAction::Accept);
       }
       CHECK(int(f->state) == int(path.state));
       check_lifetime(t, k, now, tv->seconds[int(kTcpStateSlot[path.state])]);
@@ -122,10 +122,10 @@ TEST_CASE("timeouts: every TCP state expires after its own timeout (AWS and Alib
     // TIME_WAIT.
     const FlowKey k = key(kProtoTcp, 2000);
     Flow* f = t.insert(k, t.hash(k), 0);
-    flow_begin(*f, O, kTcpEstablished, true, 0, 0, 60);
-    flow_update(*f, O, F, 60, kSec);
-    flow_update(*f, I, F, 60, kSec);
-    flow_update(*f, O, A, 60, 2 * kSec);
+    t.begin(*f, O, kTcpEstablished, true, 0, 0, 60);
+    t.update(*f, O, F, 60, kSec);
+    t.update(*f, I, F, 60, kSec);
+    t.update(*f, O, A, 60, 2 * kSec);
     CHECK(f->state == kTcpTimeWait);
     check_lifetime(t, k, 2 * kSec, (*tv)[TimeoutSlot::TcpTimeWait]);
   }
@@ -139,20 +139,20 @@ TEST_CASE("timeouts: UDP is `udp` until a reply and then an original packet make
     const uint32_t udp = (*tv)[TimeoutSlot::Udp], stream = (*tv)[TimeoutSlot::UdpStream];
     const FlowKey k = key(kProtoUdp, 5353);
     Flow* f = t.insert(k, t.hash(k), 0);
-    flow_begin(*f, Direction::Egress, 0, true, 0, 0, 80);
+    t.begin(*f, Direction::Egress, 0, true, 0, 0, 80);
     check_lifetime(t, k, 0, udp);  // AWS 30 s, Alibaba 910 s; the flow is gone after
 
     f = t.insert(k, t.hash(k), 0);
-    flow_begin(*f, Direction::Egress, 0, true, 0, 0, 80);
-    flow_update(*f, Direction::Egress, 0, 80, 1 * kSec);   // original again, no reply yet
+    t.begin(*f, Direction::Egress, 0, true, 0, 0, 80);
+    t.update(*f, Direction::Egress, 0, 80, 1 * kSec);   // original again, no reply yet
     CHECK((f->flags & kFlowStream) == 0);
-    flow_update(*f, Direction::Ingress, 0, 80, 2 * kSec);  // the reply
+    t.update(*f, Direction::Ingress, 0, 80, 2 * kSec);  // the reply
     CHECK((f->flags & kFlowReplied) != 0);
     CHECK((f->flags & kFlowStream) == 0);
     CHECK(f->timeout_slot == uint8_t(TimeoutSlot::Udp));
-    flow_update(*f, Direction::Ingress, 0, 80, 3 * kSec);  // more replies: still udp
+    t.update(*f, Direction::Ingress, 0, 80, 3 * kSec);  // more replies: still udp
     CHECK((f->flags & kFlowStream) == 0);
-    flow_update(*f, Direction::Egress, 0, 80, 4 * kSec);   // original after a reply: stream
+    t.update(*f, Direction::Egress, 0, 80, 4 * kSec);   // original after a reply: stream
     CHECK((f->flags & kFlowStream) != 0);
     CHECK(f->timeout_slot == uint8_t(TimeoutSlot::UdpStream));
     check_lifetime(t, k, 4 * kSec, stream);
@@ -162,12 +162,12 @@ TEST_CASE("timeouts: UDP is `udp` until a reply and then an original packet make
   CHECK(t.init(16));
   const FlowKey a = key(kProtoUdp, 1), b = key(kProtoUdp, 2);
   Flow* fa = t.insert(a, t.hash(a), 0);
-  flow_begin(*fa, Direction::Ingress, 0, true, 0, 0, 80);
-  flow_update(*fa, Direction::Egress, 0, 80, kSec);
+  t.begin(*fa, Direction::Ingress, 0, true, 0, 0, 80);
+  t.update(*fa, Direction::Egress, 0, 80, kSec);
   Flow* fb = t.insert(b, t.hash(b), 0);
-  flow_begin(*fb, Direction::Ingress, 0, true, 0, 0, 80);
-  flow_update(*fb, Direction::Egress, 0, 80, kSec);
-  flow_update(*fb, Direction::Ingress, 0, 80, kSec);
+  t.begin(*fb, Direction::Ingress, 0, true, 0, 0, 80);
+  t.update(*fb, Direction::Egress, 0, 80, kSec);
+  t.update(*fb, Direction::Ingress, 0, 80, kSec);
   CHECK(t.find(a, t.hash(a), 40 * kSec) == nullptr);
   CHECK(t.find(b, t.hash(b), 40 * kSec) != nullptr);
 }
@@ -178,7 +178,7 @@ TEST_CASE("timeouts: ICMP and other protocols; new timeouts apply to existing fl
   const FlowKey icmp = key(kProtoIcmp, 7), gre = key(kProtoGre, 0), v6 = key(kProtoIcmpv6, 9);
   for (const FlowKey* k : {&icmp, &gre, &v6}) {
     Flow* f = t.insert(*k, t.hash(*k), 0);
-    flow_begin(*f, Direction::Egress, 0, true, 0, 0, 84);
+    t.begin(*f, Direction::Egress, 0, true, 0, 0, 84);
   }
   CHECK(t.find(icmp, t.hash(icmp), 30 * kSec - 1) != nullptr);
   CHECK(t.find(v6, t.hash(v6), 30 * kSec) == nullptr);
