@@ -150,6 +150,7 @@ inline uint64_t addr_hash(uint8_t family, uint64_t hi, uint64_t lo) {
 struct TreeStats {
   uint32_t nodes = 0, leaves = 0, leaf_entries = 0, max_depth = 0, max_leaf = 0;
   uint32_t partitions = 0, max_partitions = 0;  // trees in all runs / in the largest (run, family)
+  uint32_t shared_runs = 0;  // runs that reuse the trees of an identical earlier run
 };
 
 // One partition of a (run, family): a tree over entries alike in which fields are wide

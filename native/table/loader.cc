@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <unordered_map>
 
 #include "core/bytes.h"
 #include "core/crc32.h"
@@ -312,12 +314,34 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
 
   // ---- Classifiers (the build phase proper).
   std::vector<uint32_t> ids;
-  for (MatchTable::Run& r : t.runs_) {
+  // Runs whose entries match the same packets (same HotEntry bytes in the same order) share
+  // one set of trees: a policy's interfaces often carry the same groups.
+  std::unordered_map<uint64_t, uint32_t> built;  // hash of a run's entries -> index in runs_
+  for (uint32_t ri = 0; ri < t.runs_.size(); ri++) {
+    MatchTable::Run& r = t.runs_[ri];
     const bool tree = opts.classifier == ClassifierChoice::Tree
                           ? r.count > 0
                           : opts.classifier == ClassifierChoice::Auto && r.count >= kTreeMinEntries;
     if (!tree) continue;
     r.kind = ClassifierKind::Tree;
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(t.hot_.data() + r.first);
+    const size_t run_bytes = size_t{r.count} * sizeof(detail::HotEntry);
+    const uint64_t h = (uint64_t{crc32(0, bytes, run_bytes)} << 32) | r.count;
+    auto [it, fresh] = built.try_emplace(h, ri);
+    if (!fresh) {
+      const MatchTable::Run& same = t.runs_[it->second];
+      if (same.count == r.count &&
+          std::memcmp(t.hot_.data() + same.first, bytes, run_bytes) == 0) {
+        r.part4 = same.part4;
+        r.part6 = same.part6;
+        r.nparts4 = same.nparts4;
+        r.nparts6 = same.nparts6;
+        r.tree_base = same.tree_base;
+        t.tree_stats_.shared_runs++;
+        continue;
+      }
+    }
+    r.tree_base = r.first;
     for (uint8_t fam : {uint8_t{4}, uint8_t{6}}) {
       ids.clear();
       for (uint32_t e = r.first; e < r.first + r.count; e++) {

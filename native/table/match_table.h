@@ -92,7 +92,10 @@ class MatchTable {
     const Run& r = run(iface, dir);
     detail::Key k = detail::make_key(t, icmp_type, icmp_code);
     if (r.kind == ClassifierKind::Tree) {
-      return t.family == 6 ? tree_match<false>(r.part6, r.nparts6, k) : tree_match<true>(r.part4, r.nparts4, k);
+      const int32_t e =
+          t.family == 6 ? tree_match<false>(r.part6, r.nparts6, k) : tree_match<true>(r.part4, r.nparts4, k);
+      // A run may share the trees of an identical run built first: their ids are that run's.
+      return e < 0 ? e : e - static_cast<int32_t>(r.tree_base) + static_cast<int32_t>(r.first);
     }
     return linear_match(r.first, r.count, k);
   }
@@ -130,6 +133,9 @@ class MatchTable {
     // Partitions (trees_.parts) by packet family: [part4, part4 + nparts4) for IPv4 (Tree only).
     uint32_t part4 = 0, part6 = 0;
     uint16_t nparts4 = 0, nparts6 = 0;
+    // First entry of the run the trees were built for: this run's, or an identical earlier
+    // run's whose trees it shares (interfaces with the same groups have identical runs).
+    uint32_t tree_base = 0;
     ClassifierKind kind = ClassifierKind::Linear;
   };
   struct AddrSlot {

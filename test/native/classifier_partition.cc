@@ -159,3 +159,48 @@ TEST_CASE("partitions: an early wide entry wins over later narrow ones in other 
     CHECK(t.first_match(0, Direction::Ingress, p, 0, 0) == -1);
   }
 }
+
+TEST_CASE("runs with identical entries share their trees and still name their own entries") {
+  // Three interfaces: A and C carry the same entries (the same groups), B others. C's lookups go
+  // through A's trees and must come back as C's global entry indices, exactly as C's linear scan.
+  RuleGen g(4242);
+  BlobSpec s;
+  const std::vector<BEntry> same = g.run(300, 0), other = g.run(300, 300);
+  const char* names[3] = {"eni-a", "eni-b", "eni-c"};
+  for (int i = 0; i < 3; i++) {
+    BIface f;
+    f.name = names[i];
+    f.addrs.push_back({4, ip4(10, 0, 0, uint8_t(1 + i))});
+    f.ingress = i == 1 ? other : same;
+    f.egress = g.run(20, 600 + 20 * uint32_t(i));
+    s.ifaces.push_back(f);
+  }
+  for (const BIface& f : s.ifaces)
+    for (const auto* run : {&f.ingress, &f.egress})
+      for (const BEntry& e : *run) {
+        if (s.rules.size() <= e.rule) s.rules.resize(e.rule + 1);
+        s.rules[e.rule] = {"r" + std::to_string(e.rule), e.reason, e.action};
+      }
+  const std::vector<uint8_t> blob = build_blob(s);
+  MatchTable t;
+  const LoadResult r = load_table(blob.data(), blob.size(), t);
+  if (!r.ok()) FAIL(r.message);
+  CHECK(t.tree_stats().shared_runs >= 1);
+  uint64_t bad = 0, hits = 0;
+  for (int n = 0; n < 20000; n++) {
+    const uint32_t iface = uint32_t(n % 3);
+    const auto& run = s.ifaces[iface].ingress;
+    Pkt p;
+    g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    const int32_t want = t.first_match_linear(iface, Direction::Ingress, p.t, p.it, p.ic);
+    const int32_t got = t.first_match(iface, Direction::Ingress, p.t, p.it, p.ic);
+    if (got != want && ++bad <= 5) FAIL_CHECK("iface " << iface << ": got " << got << " want " << want);
+    if (want >= 0) {
+      hits++;
+      CHECK(uint32_t(want) >= t.run_first(iface, Direction::Ingress));
+      CHECK(uint32_t(want) < t.run_first(iface, Direction::Ingress) + t.run_size(iface, Direction::Ingress));
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(hits > 10000);
+}
