@@ -2,17 +2,7 @@
 // addresses only from 198.18.0.0/15 and 2001:db8::/32 (plus 0.0.0.0/0 and ::/0), and only what
 // nftables can express next to them: TCP, UDP, ICMP, ICMPv6 and "all" rules.
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/random-policy.js';
 
 const V4 = ['0.0.0.0/0', '198.18.0.0/15', '198.19.0.0/16', '198.19.0.0/17', '198.19.128.0/17', '198.19.7.0/24', '198.19.66.0/24',
   '198.19.200.0/25', '198.18.2.0/24', '198.19.9.9/32', '198.19.100.0/22'];

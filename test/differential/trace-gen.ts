@@ -10,6 +10,7 @@
 // TCP sequence numbers are consistent, as real endpoints send them.
 import type { Cidr, Family } from '../../src/model/cidr.js';
 import { formatAddr } from '../../src/model/cidr.js';
+import { prng } from '../helpers/random-policy.js';
 import type { CompiledEntry, CompiledTable } from '../../src/compile/table.js';
 import type { Direction } from '../../src/model/reason.js';
 import {
@@ -69,18 +70,6 @@ function parseCidrText(text: string): { family: Family; addr: bigint; prefix: nu
 }
 
 const ROUTER_NETS = [...ROUTER_V4, ...ROUTER_V6].map(parseCidrText);
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface GenOptions {
   seed: number;
