@@ -137,6 +137,9 @@ inline const char* check_parse_frame(const uint8_t* data, size_t size) {
   if (const char* why = meta_violation(m, caplen, wirelen))
     return say("link type %u caplen %u wirelen %u: %s", lt, caplen, wirelen, why);
   if (!same_meta(m, again)) return say("link type %u: parse_frame not deterministic", lt);
+  PacketMeta general;
+  wire::parse_frame_general(frame.get(), caplen, wirelen, static_cast<wire::LinkType>(lt), general);
+  if (!same_meta(m, general)) return say("link type %u: the straight path differs from the general one", lt);
   if (!wire::link_type_supported(lt) && m.kind != FrameKind::Malformed)
     return say("unsupported link type %u parsed as %d", lt, static_cast<int>(m.kind));
   // A wire length at or below the capture is read as the capture's own length (parse.h).

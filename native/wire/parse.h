@@ -37,4 +37,9 @@ const char* link_type_name(uint32_t link_type);
 void parse_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt,
                  PacketMeta& out);
 
+// The general path alone, without parse_frame's straight path for the common Ethernet/IP/TCP|UDP
+// frame. Same contract and, for every frame, the same result: the fuzzers and tests compare them.
+void parse_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt,
+                         PacketMeta& out);
+
 }  // namespace sgfw::wire

@@ -107,6 +107,12 @@ TEST_CASE("test_fuzz_smoke_parse_frame") {
     const PacketMeta again = parse_exact(frame.data(), caplen, lt, wirelen);
     const char* why = violation(m, caplen, wirelen);
     if (why == nullptr && !meta_eq(m, again)) why = "not deterministic";
+    if (why == nullptr) {
+      std::vector<uint8_t> exact(frame.begin(), frame.end());
+      PacketMeta general;
+      parse_frame_general(exact.data(), caplen, wirelen, lt, general);
+      if (!meta_eq(m, general)) why = "parse_frame's straight path differs from the general path";
+    }
     if (why != nullptr && ++failures <= 10) {
       FAIL_CHECK("frame ", i, ": ", why);
     }
