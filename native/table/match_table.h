@@ -56,7 +56,7 @@ class MatchTable {
     const size_t mask = addr_slots_.size() - 1;
     for (size_t i = detail::addr_hash(family, hi, lo) & mask;; i = (i + 1) & mask) {
       const AddrSlot& s = slots[i];
-      if (s.iface < 0) return -1;  // the table is at most half full: an empty slot ends every probe
+      if (s.iface < 0) return -1;  // the table is at most a quarter full: an empty slot ends every probe
       if (((s.hi ^ hi) | (s.lo ^ lo) | (s.family ^ family)) == 0) return s.iface;
     }
   }
