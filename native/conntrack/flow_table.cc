@@ -94,7 +94,7 @@ bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) 
   max_flows_ = 0;
   if (max_flows == 0 || max_flows > kMaxFlowsLimit) return false;
   const uint32_t n = slots_for(max_flows);
-  slots_ = static_cast<Slot*>(alloc_table(size_t{n} * sizeof(Slot), prefault, &slots_bytes_));
+  slots_ = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), prefault, &slots_bytes_));
   flows_ = static_cast<Flow*>(alloc_table(size_t{max_flows} * sizeof(Flow), prefault, &flows_bytes_));
   colds_ = static_cast<FlowCold*>(alloc_table(size_t{max_flows} * sizeof(FlowCold), prefault, &colds_bytes_));
   if (slots_ == nullptr || flows_ == nullptr || colds_ == nullptr) {
@@ -118,22 +118,6 @@ void FlowTable::set_timeouts(const Timeouts& t) {
 }
 
 size_t FlowTable::memory_bytes() const { return slots_bytes_ + flows_bytes_ + colds_bytes_; }
-
-void FlowTable::prefetch_flow(uint64_t hash) const {
-  // The slot line is expected in cache (prefetch() earlier); the first slot
-  // whose tag matches is almost always the flow.
-  const uint32_t tag = static_cast<uint32_t>(hash);
-  uint32_t pos = home(tag);
-  for (int i = 0; i < 4; ++i, pos = next(pos)) {
-    const Slot s = slots_[pos];
-    if (s.index == 0) return;
-    if (s.tag == tag) {
-      // The per-packet path touches only the hot record: one line.
-      __builtin_prefetch(&flows_[s.index - 1], 1);
-      return;
-    }
-  }
-}
 
 Flow* FlowTable::find(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   const uint32_t tag = static_cast<uint32_t>(hash);
@@ -159,9 +143,10 @@ void FlowTable::find_batch(const FlowKey* keys, const uint64_t* hashes, uint32_t
   for (uint32_t base = 0; base < n; base += kFindGroup) {
     const uint32_t m = n - base < kFindGroup ? n - base : kFindGroup;
     const uint64_t* h = hashes + base;
+    uint32_t hint[kFindGroup];
     for (uint32_t i = 0; i < m; ++i) prefetch(h[i]);
-    for (uint32_t i = 0; i < m; ++i) prefetch_flow(h[i]);
-    for (uint32_t i = 0; i < m; ++i) out[base + i] = find(keys[base + i], h[i], now_ns);
+    for (uint32_t i = 0; i < m; ++i) hint[i] = prefetch_flow(h[i]);
+    for (uint32_t i = 0; i < m; ++i) out[base + i] = find(keys[base + i], h[i], now_ns, hint[i]);
   }
 }
 

@@ -167,6 +167,7 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
                                      PacketMeta& m, Prep& p) {
   wire::parse_frame(data, caplen, wirelen, lt, m);
   p.keyed = false;
+  p.hint = 0;
   p.src_if = p.dst_if = -1;
   if (m.kind != FrameKind::Ip || m.icmp_class == IcmpClass::NeighborDiscovery || !t_) return;
   p.src_if = t_->find_interface(m.tuple.family, m.tuple.src);
@@ -214,15 +215,17 @@ void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* m
   Prep* preps = preps_;
   if (n > kMaxBatch) n = kMaxBatch;
   // Three passes: parse and hash (prefetching each flow's slot line), then prefetch the flow
-  // records those slots name, then judge in order. prepare() reads only the table, never a
-  // flow, so doing it early for the whole batch changes no decision.
+  // records those slots name (keeping each as a hint for find), then judge in order.
+  // prepare() reads only the table, never a flow, so doing it early for the whole batch
+  // changes no decision; a hint that an earlier packet of the batch made stale (its flow
+  // removed, its record reused) fails find's key check and costs only the full probe.
   for (uint32_t i = 0; i < n; i++) {
     const capture::Frame& f = frames[i];
     prepare(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type), metas[i], preps[i]);
     if (preps[i].keyed) flows_.prefetch(preps[i].hash);
   }
   for (uint32_t i = 0; i < n; i++)
-    if (preps[i].keyed) flows_.prefetch_flow(preps[i].hash);
+    if (preps[i].keyed) preps[i].hint = flows_.prefetch_flow(preps[i].hash);
   for (uint32_t i = 0; i < n; i++) out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
 }
 
@@ -333,17 +336,20 @@ SGFW_HOT_INLINE Decision Engine::judge_on(uint32_t iface, Direction dir, const P
   const bool is_tcp = m.tuple.proto == kProtoTcp;
   // ICMP errors never belong to a flow of their own; all else looks its flow up.
   const bool flowless = m.icmp_class == IcmpClass::Error;
-  FlowKey key;
+  FlowKey own_key;
+  const FlowKey* key = &own_key;  // prepare()'s when keyed: not copied
   uint64_t hash = 0;
   if (!flowless) {
+    uint32_t hint = 0;
     if (keyed) {
-      key = keyed->key;
+      key = &keyed->key;
       hash = keyed->hash;
+      hint = keyed->hint;
     } else {
-      key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
-      hash = flows_.hash(key);
+      own_key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
+      hash = flows_.hash(own_key);
     }
-    Flow* f = flows_.find(key, hash, now_ns);
+    Flow* f = flows_.find(*key, hash, now_ns, hint);
     if (f) {
       if (f->generation != current_.generation) {
         int32_t e = -1;
@@ -392,7 +398,7 @@ SGFW_HOT_INLINE Decision Engine::judge_on(uint32_t iface, Direction dir, const P
   if (t_->entry_untracked(e, m.tuple.proto)) return d;
   if (t_->cloud() != table::Cloud::Alibaba && reply_of_untracked(iface, dir, m)) return d;
 
-  Flow* f = flows_.insert(key, hash, now_ns);
+  Flow* f = flows_.insert(*key, hash, now_ns);
   if (!f) {
     if (opts_.on_conntrack_full == OnConntrackFull::Bypass) {
       counters_.conntrack_bypass++;

@@ -84,6 +84,7 @@ class Engine {
   struct Prep {
     int32_t src_if = -1, dst_if = -1;
     bool keyed = false;
+    uint32_t hint = 0;  // FlowTable::prefetch_flow's, in batches; 0 = none
     uint64_t hash = 0;
     conntrack::FlowKey key;
   };

@@ -515,3 +515,68 @@ TEST_CASE("flow table: a first packet too big for the hot counter goes to the co
   CHECK(t.bytes(*f, kDirOriginal) == 6'000'000);
   CHECK(t.rule(*f) == 3);
 }
+
+TEST_CASE("flow table: prefetch_flow's hint names the flow, and a stale or wrong hint changes no result") {
+  FlowTable t;
+  CHECK(t.init(1000));
+  Sink sink;
+  t.set_sink(&Sink::fn, &sink);
+  const uint64_t now = 100 * kSec;
+  const FlowKey a = udp_key(1), b = udp_key(2), c = udp_key(3);
+  Flow* fa = add(t, a, now);
+  Flow* fb = add(t, b, now);
+  CHECK(fa != nullptr);
+  CHECK(fb != nullptr);
+  // The hint is the record's index + 1 (almost always: the flow sits within 4 slots of home).
+  const uint32_t ha = t.prefetch_flow(t.hash(a));
+  CHECK(ha != 0);
+  CHECK(t.find(a, t.hash(a), now, ha) == fa);
+  // Another flow's record, no hint, an out-of-place index: the full probe still finds it.
+  const uint32_t hb = t.prefetch_flow(t.hash(b));
+  CHECK(t.find(a, t.hash(a), now, hb) == fa);
+  CHECK(t.find(a, t.hash(a), now, 0) == fa);
+  // Stale: a's record removed, then reused by c (free list): the hint no longer names a.
+  t.remove(fa);
+  CHECK(t.find(a, t.hash(a), now, ha) == nullptr);
+  Flow* fc = add(t, c, now);
+  CHECK(fc == fa);  // the same record, now c's
+  CHECK(t.find(a, t.hash(a), now, ha) == nullptr);
+  CHECK(t.find(c, t.hash(c), now, ha) == fc);
+  // A hinted flow that expired is reclaimed and reported absent, as find() does.
+  const uint64_t expired_before = t.counters().expired;
+  const uint64_t later = now + 100000 * kSec;
+  CHECK(t.find(b, t.hash(b), later, hb) == nullptr);
+  CHECK(t.counters().expired == expired_before + 1);
+  CHECK(t.find(b, t.hash(b), later) == nullptr);
+}
+
+TEST_CASE("flow table: find with random hints equals find without, through inserts and removals") {
+  FlowTable t;
+  CHECK(t.init(4000));
+  std::mt19937_64 rng(7);
+  const uint64_t now = 10 * kSec;
+  std::vector<FlowKey> keys;
+  for (uint32_t k = 0; k < 6000; ++k) keys.push_back(udp_key(k, static_cast<uint16_t>(k % 2)));
+  uint64_t wrong = 0, hinted_hits = 0;
+  for (int step = 0; step < 40000; ++step) {
+    const FlowKey& k = keys[rng() % keys.size()];
+    const uint64_t h = t.hash(k);
+    uint32_t hint = 0;
+    switch (rng() % 3) {
+      case 0: hint = t.prefetch_flow(h); break;
+      case 1: hint = static_cast<uint32_t>(rng() % (t.capacity() + 1)); break;
+      default: break;
+    }
+    Flow* want = t.find(k, h, now);
+    Flow* got = t.find(k, h, now, hint);
+    if (got != want) ++wrong;
+    if (got != nullptr && hint != 0) ++hinted_hits;
+    if (want == nullptr) {
+      if (rng() % 2) add(t, k, now);
+    } else if (rng() % 4 == 0) {
+      t.remove(want);
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(hinted_hits > 1000);
+}
