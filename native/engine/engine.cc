@@ -226,7 +226,44 @@ void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* m
   }
   for (uint32_t i = 0; i < n; i++)
     if (preps[i].keyed) preps[i].hint = flows_.prefetch_flow(preps[i].hash);
-  for (uint32_t i = 0; i < n; i++) out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
+  for (uint32_t i = 0; i < n; i++)
+    if (!judge_established(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i], out[i]))
+      out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
+}
+
+// The batch's short way for the common packet: one protected interface, not a fragment, a
+// live flow of the current table generation. It takes the same steps as finish() ->
+// judge_ip() -> judge_on() take for such a packet, without their branches for every other
+// case (callgrind: about a tenth of the instructions of a replay). False, having changed
+// nothing, when the packet needs the general path: no flow (find may have reclaimed an
+// expired one, which the general path's find then also misses), an older generation, or a
+// TCP reopen (tcp_step leaves the flow as it was for those). The fuzz pipeline compares
+// judge_batch with judge() on every input.
+SGFW_HOT_INLINE bool Engine::judge_established(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns,
+                                               const Prep& p, Decision& d) {
+  // keyed: an IP packet with an interface, not neighbour discovery, a later fragment or an
+  // ICMP error, and a table.
+  if (!p.keyed || m.frag != FragKind::None || (p.src_if >= 0 && p.dst_if >= 0)) return false;
+  Flow* f = flows_.find(p.key, p.hash, now_ns, p.hint);
+  if (f == nullptr || f->generation != current_.generation) return false;
+  const Direction dir = p.src_if >= 0 ? Direction::Egress : Direction::Ingress;
+  const int32_t ifx = p.src_if >= 0 ? p.src_if : p.dst_if;
+  const conntrack::TcpStep step = flows_.update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
+  switch (step.action) {
+    case conntrack::TcpAction::Accept:
+    case conntrack::TcpAction::Ignore:
+      d = verdict_of(Verdict::Accept, Reason::Established, ifx, dir);
+      break;
+    case conntrack::TcpAction::Invalid:
+      d = verdict_of(Verdict::Drop, Reason::Invalid, ifx, dir, kNoRule, static_cast<uint8_t>(step.sub));
+      break;
+    case conntrack::TcpAction::Reopen:
+      return false;
+  }
+  counters_.packets++;
+  counters_.bytes += wirelen;
+  count(d, wirelen);
+  return true;
 }
 
 SGFW_HOT_INLINE Decision Engine::judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns, const Prep& p) {

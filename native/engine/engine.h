@@ -91,6 +91,7 @@ class Engine {
   void prepare(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt, PacketMeta& m,
                Prep& p);
   Decision finish(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p);
+  bool judge_established(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p, Decision& d);
   Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns, const Prep& p);
   Decision judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns,
                     const Prep* keyed);
