@@ -237,10 +237,12 @@ struct Builder {
 void emit(const std::vector<Node>& bin, uint32_t b, std::vector<Node4>& out, uint32_t slot) {
   const Node& n = bin[b];
   if (n.dim == kLeaf) {
-    out[slot] = Node4{{n.thr, 0, 0}, n.ref, {0, 0, 0}, kNode4Leaf};
+    out[slot] = leaf_node4(slot, n.ref, static_cast<uint32_t>(n.thr));
     return;
   }
-  Node4 q{{n.thr, 0, 0}, 0, {n.dim, 0, 0}, 0};
+  Node4 q{};
+  q.thr[0] = n.thr;
+  q.dim[0] = n.dim;
   uint32_t kids[4];
   for (uint32_t s = 0; s < 2; s++) {
     const Node& c = bin[n.ref + s];
