@@ -41,13 +41,7 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
         e.src_len = e.family == 4 ? 32 : 128;
       }
     }
-    BlobSpec s;
-    BIface f;
-    f.name = "eni-groups";
-    f.ingress = run;
-    for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
-    s.ifaces.push_back(f);
-    const std::vector<uint8_t> blob = build_blob(s);
+    const std::vector<uint8_t> blob = single_run_blob("eni-groups", run);
     MatchTable t;
     const LoadResult r = load_table(blob.data(), blob.size(), t, {ClassifierChoice::Tree});
     REQUIRE_MESSAGE(r.ok(), r.message);

@@ -100,13 +100,7 @@ TEST_CASE("partitioned trees == linear with wide entries, IPv6 and ICMP") {
   BEntry d;  // closing default
   d.rule = uint32_t(run.size()), d.action = 0, d.reason = 1, d.family = 0, d.proto = 0, d.flags = kFlagProtoAny;
   run.push_back(d);
-  BlobSpec s;
-  BIface f;
-  f.name = "eni-wide";
-  f.ingress = run;
-  for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
-  s.ifaces.push_back(f);
-  const std::vector<uint8_t> blob = build_blob(s);
+  const std::vector<uint8_t> blob = single_run_blob("eni-wide", run);
   for (ClassifierChoice choice : {ClassifierChoice::Auto, ClassifierChoice::Tree}) {
     MatchTable t;
     REQUIRE(load_table(blob.data(), blob.size(), t, {choice}).ok());
@@ -139,13 +133,7 @@ TEST_CASE("partitions: an early wide entry wins over later narrow ones in other 
       e.dst = ip4(192, 0, 2, 0), e.dst_len = 24;
     }
   }
-  BlobSpec s;
-  BIface f;
-  f.name = "eni-early";
-  f.ingress = run;
-  for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
-  s.ifaces.push_back(f);
-  const std::vector<uint8_t> blob = build_blob(s);
+  const std::vector<uint8_t> blob = single_run_blob("eni-early", run);
   MatchTable t;
   REQUIRE(load_table(blob.data(), blob.size(), t).ok());
   for (uint32_t i = 1; i < run.size(); i++) {

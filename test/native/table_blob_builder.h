@@ -205,4 +205,15 @@ inline std::vector<uint8_t> build_blob(const BlobSpec& s) {
   return b;
 }
 
+// A blob of one interface whose ingress run is `run`, with one rule per entry (id "r<rule>").
+inline std::vector<uint8_t> single_run_blob(const std::string& iface, const std::vector<BEntry>& run) {
+  BlobSpec s;
+  BIface f;
+  f.name = iface;
+  f.ingress = run;
+  for (const BEntry& e : run) s.rules.push_back({"r" + std::to_string(e.rule), e.reason, e.action});
+  s.ifaces.push_back(f);
+  return build_blob(s);
+}
+
 }  // namespace sgfw::test
