@@ -82,7 +82,7 @@ class FlowTable {
   // Prefetches the hot record named by the first of the four slots from home whose tag
   // matches, and returns that record's index + 1 as a hint (0: none). The slot is chosen
   // with conditional moves: branching on slot lines still in flight stalled the batch
-  // (measured 1.5x hit lookups/s at 1M flows). The slot array has kSlotPad spare empty
+  // (batched hit lookups/s at 1M flows: 1.5x in a prototype, 1.2x here under load). The slot array has kSlotPad spare empty
   // slots at its end, so the four reads never wrap; a chain that wraps just gets no hint.
   uint32_t prefetch_flow(uint64_t hash) const {
     const uint32_t tag = static_cast<uint32_t>(hash);

@@ -324,12 +324,12 @@ inline bool common_l4(const uint8_t* p, uint32_t cap, uint32_t wire, uint8_t pro
 
 // Most frames on a cloud interface are Ethernet, untagged, IPv4 without options or
 // fragmentation or IPv6 without extension headers, carrying TCP or UDP. For those this reads
-// the fields straight from their offsets instead of walking the general path (about a third
-// of its instructions, measured with callgrind). It returns false for any other frame, or any
-// length the general path would question, and the general path then decides. For every frame
-// it takes, the result equals the general path's (checked on every fuzz input and in
-// test/native/wire_fuzz_smoke.cc). `out` is freshly cleared; on false it may hold a partial
-// tuple, which the general path overwrites.
+// the fields straight from their offsets instead of walking the general path (half its
+// instructions, callgrind). It returns false for any other frame, or any length the general
+// path would question, and the general path then decides. For every frame it takes, the
+// result equals the general path's (checked on every fuzz input, in wire_fuzz_smoke.cc and
+// wire_parse_common.cc). `m` is freshly cleared; on false it may hold part of a tuple, and
+// parse_frame clears it again.
 inline bool parse_common_ethernet(const uint8_t* d, uint32_t cap, uint32_t wire, PacketMeta& m) {
   constexpr uint32_t kL3 = ethernet::kHeaderLen;
   if (cap < kL3 + ipv4::kHeaderLen + udp::kHeaderLen) return false;
