@@ -68,3 +68,49 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
   CHECK(by_parts[4] > 5);
   CHECK(partitions > 600);
 }
+
+TEST_CASE("a deep partition last in its group is walked to its leaf") {
+  // Wide entries first (any or /8 addresses, so a single tree would copy them into every
+  // leaf and the run splits), then a long run of narrow ones: the narrow entries' partition,
+  // the deepest, comes last in the min_id order, after shallow ones. The wide entries name
+  // ports the packets never use, so the deep partition's leaf decides the match; a group
+  // loop that stopped when its first walks reached their leaves would scan an inner node.
+  uint64_t bad = 0, lookups = 0, deep_matches = 0;
+  uint32_t four_or_more = 0;
+  for (uint32_t seed = 0; seed < 40; seed++) {
+    CAPTURE(seed);
+    RuleGen g(5000 + seed);
+    std::vector<BEntry> run;
+    for (uint32_t shape = 0; shape < 6; shape++)
+      for (uint32_t k = 0; k < 10; k++) {
+        BEntry e;
+        e.family = 4, e.proto = kProtoTcp;
+        e.sport_lo = e.sport_hi = 7;  // never a packet's source port (RuleGen draws >= 1024 or listed ones)
+        e.dport_lo = e.dport_hi = uint16_t(1 + shape * 10 + k);
+        if (shape % 3 == 1) e.src = ip4(uint8_t(10 + k), 0, 0, 0), e.src_len = 8;
+        if (shape % 3 == 2) e.dst = ip4(uint8_t(10 + k), 0, 0, 0), e.dst_len = 8;
+        run.push_back(e);
+      }
+    const uint32_t wide = uint32_t(run.size());
+    for (const BEntry& e : g.run(600 + 100 * (seed % 5), 0)) run.push_back(e);
+    for (uint32_t i = 0; i < run.size(); i++) run[i].rule = i;
+    const std::vector<uint8_t> blob = single_run_blob("eni-deep", run);
+    MatchTable t;
+    const LoadResult r = load_table(blob.data(), blob.size(), t, {ClassifierChoice::Tree});
+    REQUIRE_MESSAGE(r.ok(), r.message);
+    four_or_more += t.tree_stats().max_partitions >= 4;
+    for (int k = 0; k < 400; k++) {
+      Tuple p;
+      uint8_t it = 0, ic = 0;
+      g.packet(&run[wide + g.below(uint32_t(run.size()) - wide - 1)], p, it, ic);
+      const int32_t want = t.first_match_linear(0, Direction::Ingress, p, it, ic);
+      const int32_t got = t.first_match(0, Direction::Ingress, p, it, ic);
+      if (got != want && ++bad <= 5) FAIL_CHECK("got " << got << " want " << want);
+      lookups++;
+      deep_matches += want >= int32_t(wide) && uint32_t(want) + 1 < run.size();
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(four_or_more > 20);
+  CHECK(deep_matches > lookups / 2);
+}
