@@ -42,9 +42,6 @@ inline void set_malformed(PacketMeta& m, MalformedSub sub) {
 
 inline uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-// Every link type and header, every error (after parse_frame's length normalisation).
-void parse_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt, PacketMeta& out);
-
 // Smallest transport header a first fragment must carry (RFC 1858, RFC 7112): the
 // fixed TCP header, the UDP header, the 8-byte ICMP header; 0 for other protocols.
 inline uint32_t min_transport_len(uint8_t proto, uint8_t family) {
@@ -329,7 +326,7 @@ inline bool common_l4(const uint8_t* p, uint32_t cap, uint32_t wire, uint8_t pro
 // path would question, and the general path then decides. For every frame it takes, the
 // result equals the general path's (checked on every fuzz input, in wire_fuzz_smoke.cc and
 // wire_parse_common.cc). `m` is freshly cleared; on false it may hold part of a tuple, and
-// parse_frame clears it again.
+// parse_frame_general clears it again.
 inline bool parse_common_ethernet(const uint8_t* d, uint32_t cap, uint32_t wire, PacketMeta& m) {
   constexpr uint32_t kL3 = ethernet::kHeaderLen;
   if (cap < kL3 + ipv4::kHeaderLen + udp::kHeaderLen) return false;
@@ -391,11 +388,10 @@ inline void clear_meta(PacketMeta& m) {
 void parse_frame(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt,
                  PacketMeta& out) {
   clear_meta(out);
-  if (data == nullptr) caplen = 0;
-  if (wirelen < caplen) wirelen = caplen;
-  if (lt == LinkType::Ethernet && parse_common_ethernet(data, caplen, wirelen, out)) return;
-  clear_meta(out);
-  parse_general(data, caplen, wirelen, lt, out);
+  if (lt == LinkType::Ethernet && data != nullptr &&
+      parse_common_ethernet(data, caplen, wirelen < caplen ? caplen : wirelen, out))
+    return;
+  parse_frame_general(data, caplen, wirelen, lt, out);
 }
 
 void parse_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt,
@@ -403,12 +399,6 @@ void parse_frame_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen,
   clear_meta(out);
   if (data == nullptr) caplen = 0;
   if (wirelen < caplen) wirelen = caplen;
-  parse_general(data, caplen, wirelen, lt, out);
-}
-
-namespace {
-
-void parse_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkType lt, PacketMeta& out) {
   switch (static_cast<uint32_t>(lt)) {
     case static_cast<uint32_t>(LinkType::Ethernet): {
       EthernetView eth(data, caplen);
@@ -446,7 +436,5 @@ void parse_general(const uint8_t* data, uint32_t caplen, uint32_t wirelen, LinkT
       return set_malformed(out, MalformedSub::Link);  // callers check link_type_supported first
   }
 }
-
-}  // namespace
 
 }  // namespace sgfw::wire
