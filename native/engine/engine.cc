@@ -30,6 +30,14 @@ Decision verdict_of(Verdict v, Reason r, int32_t iface = kNoInterface, Direction
   return d;
 }
 
+// The decision for a packet of a tracked flow, by the state machine's step (not a reopen,
+// which leaves the flow to the rules).
+Decision flow_verdict(const conntrack::TcpStep& step, int32_t iface, Direction dir) {
+  if (step.action == conntrack::TcpAction::Invalid)
+    return verdict_of(Verdict::Drop, Reason::Invalid, iface, dir, kNoRule, static_cast<uint8_t>(step.sub));
+  return verdict_of(Verdict::Accept, Reason::Established, iface, dir);  // Accept, Ignore
+}
+
 // The ICMP type of the request a reply answers, so that a flow created by a request can be
 // re-judged in its original direction after a reload (ports carry the identifier).
 uint8_t request_type_of(uint8_t family, uint8_t type) {
@@ -249,17 +257,8 @@ SGFW_HOT_INLINE bool Engine::judge_established(const PacketMeta& m, uint32_t wir
   const Direction dir = p.src_if >= 0 ? Direction::Egress : Direction::Ingress;
   const int32_t ifx = p.src_if >= 0 ? p.src_if : p.dst_if;
   const conntrack::TcpStep step = flows_.update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
-  switch (step.action) {
-    case conntrack::TcpAction::Accept:
-    case conntrack::TcpAction::Ignore:
-      d = verdict_of(Verdict::Accept, Reason::Established, ifx, dir);
-      break;
-    case conntrack::TcpAction::Invalid:
-      d = verdict_of(Verdict::Drop, Reason::Invalid, ifx, dir, kNoRule, static_cast<uint8_t>(step.sub));
-      break;
-    case conntrack::TcpAction::Reopen:
-      return false;
-  }
+  if (step.action == conntrack::TcpAction::Reopen) return false;
+  d = flow_verdict(step, ifx, dir);
   counters_.packets++;
   counters_.bytes += wirelen;
   count(d, wirelen);
@@ -401,17 +400,9 @@ SGFW_HOT_INLINE Decision Engine::judge_on(uint32_t iface, Direction dir, const P
         f->generation = current_.generation;
       }
       const conntrack::TcpStep step = flows_.update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
-      switch (step.action) {
-        case conntrack::TcpAction::Accept:
-        case conntrack::TcpAction::Ignore:
-          return verdict_of(Verdict::Accept, Reason::Established, ifx, dir);
-        case conntrack::TcpAction::Invalid:
-          return verdict_of(Verdict::Drop, Reason::Invalid, ifx, dir, kNoRule, static_cast<uint8_t>(step.sub));
-        case conntrack::TcpAction::Reopen:
-          // A SYN on a closed connection: the old flow is finished, the rules judge anew.
-          flows_.remove(f, conntrack::FinishReason::Closed);
-          break;
-      }
+      if (step.action != conntrack::TcpAction::Reopen) return flow_verdict(step, ifx, dir);
+      // A SYN on a closed connection: the old flow is finished, the rules judge anew.
+      flows_.remove(f, conntrack::FinishReason::Closed);
     }
   }
 
