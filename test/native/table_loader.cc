@@ -3,7 +3,9 @@
 #define DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "core/crc32.h"
@@ -153,6 +155,64 @@ TEST_CASE("find_interface") {
 
   MatchTable empty;
   CHECK(empty.find_interface(4, ip4(10, 0, 0, 1).data()) == -1);
+}
+
+// IPv4 and IPv6 addresses live in two lookup tables (match_table.h); whichever a lookup uses,
+// it must answer as a plain map would: for stored addresses, their neighbours, the same bytes
+// under the other family, and random misses, with tables from one address to hundreds.
+TEST_CASE("find_interface equals a map over random address sets") {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&x]() {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  for (int round = 0; round < 60; round++) {
+    const int n = 1 + static_cast<int>(rnd() % (round < 30 ? 8 : 400));
+    std::map<std::pair<uint8_t, Addr16>, int> want;
+    BlobSpec s = base_spec();
+    s.ifaces.clear();
+    BIface f;
+    f.name = "eni-0";
+    for (int i = 0; i < n; i++) {
+      BAddr a;
+      a.family = (rnd() % 3 == 0) ? 6 : 4;
+      // Clustered (neighbouring addresses, one /24) or spread.
+      const uint32_t v4 = (round % 2) ? 0xC6120000u + static_cast<uint32_t>(rnd() % 512) : static_cast<uint32_t>(rnd());
+      a.addr = ip4(uint8_t(v4 >> 24), uint8_t(v4 >> 16), uint8_t(v4 >> 8), uint8_t(v4));
+      if (a.family == 6)
+        for (int b = 4; b < 16; b++) a.addr[b] = static_cast<uint8_t>(rnd());
+      if (want.count({a.family, a.addr})) continue;
+      want[{a.family, a.addr}] = static_cast<int>(f.addrs.size() % 3);  // spread over 3 interfaces
+      f.addrs.push_back(a);
+    }
+    // Addresses go to interface (index % 3), as `want` says.
+    std::vector<BIface> ifs(3);
+    for (int i = 0; i < 3; i++) ifs[i].name = "eni-" + std::to_string(i);
+    for (size_t i = 0; i < f.addrs.size(); i++) ifs[i % 3].addrs.push_back(f.addrs[i]);
+    s.ifaces = ifs;
+    std::vector<uint8_t> b = build_blob(s);
+    MatchTable t;
+    REQUIRE(load(b, t).ok());
+    auto expect = [&](uint8_t fam, const Addr16& a) {
+      auto it = want.find({fam, a});
+      return it == want.end() ? -1 : it->second;
+    };
+    for (const auto& [k, iface] : want) {
+      CHECK(t.find_interface(k.first, k.second.data()) == iface);
+      Addr16 other = k.second;  // the same bytes as the other family
+      if (k.first == 6) std::fill(other.begin() + 4, other.end(), uint8_t{0});
+      const uint8_t other_fam = k.first == 4 ? 6 : 4;
+      CHECK(t.find_interface(other_fam, other.data()) == expect(other_fam, other));
+      Addr16 next = k.second;  // the neighbour: last meaningful byte + 1
+      next[k.first == 4 ? 3 : 15]++;
+      CHECK(t.find_interface(k.first, next.data()) == expect(k.first, next));
+    }
+    for (int q = 0; q < 200; q++) {
+      const uint32_t v4 = static_cast<uint32_t>(rnd());
+      Addr16 a = ip4(uint8_t(v4 >> 24), uint8_t(v4 >> 16), uint8_t(v4 >> 8), uint8_t(v4));
+      CHECK(t.find_interface(4, a.data()) == expect(4, a));
+    }
+  }
 }
 
 TEST_CASE("load_table honours larger header_len and entry_record_size") {
