@@ -233,7 +233,13 @@ class MatchTable {
     // Groups of 3-4 step without jumps, pairs and single walks with (see node4_step).
     for (uint32_t i = 0; i < nparts && p[i].min_id < best;) {
       const detail::Node4* a = nodes + p[i].root;
-      if (i + 3 < nparts && p[i + 3].min_id < best) {
+      const uint32_t g = p[i].group;  // trees in a row from i, within this (run, family)
+      if (g == 0) {  // a one-leaf partition
+        scan(*a);
+        i++;
+        continue;
+      }
+      if (g >= 4 && p[i + 3].min_id < best) {
         const detail::Node4* b = nodes + p[i + 1].root;
         const detail::Node4* c = nodes + p[i + 2].root;
         const detail::Node4* d = nodes + p[i + 3].root;
@@ -250,7 +256,7 @@ class MatchTable {
         i += 4;
         continue;
       }
-      if (i + 2 < nparts && p[i + 2].min_id < best) {
+      if (g >= 3 && p[i + 2].min_id < best) {
         const detail::Node4* b = nodes + p[i + 1].root;
         const detail::Node4* c = nodes + p[i + 2].root;
         while ((a->kind & b->kind & c->kind) == 0) {
@@ -264,7 +270,7 @@ class MatchTable {
         i += 3;
         continue;
       }
-      if (i + 1 < nparts && p[i + 1].min_id < best) {
+      if (g >= 2 && p[i + 1].min_id < best) {
         const detail::Node4* b = nodes + p[i + 1].root;
         while ((a->kind & b->kind) == 0) {
           a = detail::node4_step(nodes, *a, v);
