@@ -102,6 +102,7 @@ class FlowTable {
     const uint32_t tag = static_cast<uint32_t>(hash);
     const Slot* s = slots_ + home(tag);
 #if defined(__SSE2__)
+    static_assert(kSlotPad == 7, "the SSE2 compare reads eight slots: home and kSlotPad more");
     const __m128i t = _mm_set1_epi32(static_cast<int>(tag));
     const __m128i* v = reinterpret_cast<const __m128i*>(s);
     const uint32_t m0 = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_loadu_si128(v), t)));

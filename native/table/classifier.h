@@ -222,6 +222,7 @@ struct TreeStats {
   uint32_t partitions = 0, max_partitions = 0;  // trees in all runs / in the largest (run, family)
   uint32_t shared_runs = 0;  // runs that reuse the trees of an identical earlier run
   uint32_t one_leaf_parts = 0;  // partitions of a few entries kept as one leaf (Part::group 0)
+  uint32_t max_group = 0;       // the widest group of trees a lookup walks together (Part::group)
 };
 
 // One partition of a (run, family): a tree over entries alike in which fields are wide
@@ -232,8 +233,9 @@ struct Part {
   uint32_t root;
   uint32_t min_id;
   // Trees in a row from this one, at most 4: the widest group the lookup may walk together.
-  // 0: a one-leaf partition (a few entries), scanned alone.
-  uint32_t group;
+  // 0: a one-leaf partition (a few entries), scanned alone. Default 1: a tree walked alone,
+  // never an inner node scanned as a leaf.
+  uint32_t group = 1;
 };
 
 // Where the trees go: nodes and partitions for both families, leaves by family.

@@ -502,6 +502,7 @@ void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32
     const uint32_t np = static_cast<uint32_t>(parts.size() - first);
     stats->partitions += np;
     stats->max_partitions = std::max(stats->max_partitions, np);
+    for (size_t i = first; i < parts.size(); i++) stats->max_group = std::max(stats->max_group, parts[i].group);
   }
 }
 

@@ -52,19 +52,24 @@ class MatchTable {
   // Inline: the engine asks twice per packet (source and destination).
   int find_interface(uint8_t family, const uint8_t addr[16]) const {
     if (family == 4) {
-      // IPv4 (most packets, and two lookups each): the address as stored, no byte swap.
+      // IPv4 (most packets, and two lookups each): the address as stored, no byte swap. Bytes
+      // 4..15 must be zero (packet_meta.h), as they are in every stored IPv4 address.
+      if (addr4_slots_.empty()) return -1;
       const Addr4Slot* s4 = addr4_slots_.data();
-      if (s4 == nullptr) return -1;
-      uint32_t a;
+      uint32_t a, t0;
+      uint64_t t1;
       std::memcpy(&a, addr, 4);
+      std::memcpy(&t0, addr + 4, 4);
+      std::memcpy(&t1, addr + 8, 8);
+      if ((t0 | t1) != 0) return -1;
       const uint32_t mask = static_cast<uint32_t>(addr4_slots_.size() - 1);
       for (uint32_t i = addr4_home(a);; i = (i + 1) & mask) {
         if (s4[i].iface < 0) return -1;  // a quarter full at most: an empty slot ends every probe
         if (s4[i].addr == a) return s4[i].iface;
       }
     }
+    if (addr_slots_.empty()) return -1;
     const AddrSlot* slots = addr_slots_.data();
-    if (slots == nullptr) return -1;
     const uint64_t hi = detail::load_be64(addr), lo = detail::load_be64(addr + 8);
     const size_t mask = addr_slots_.size() - 1;
     for (size_t i = detail::addr_hash(family, hi, lo) & mask;; i = (i + 1) & mask) {

@@ -17,7 +17,7 @@ using namespace sgfw::test;
 
 TEST_CASE("grouped partition walks == linear on runs of every shape") {
   uint64_t bad = 0, lookups = 0, matched = 0;
-  uint32_t by_parts[5] = {}, partitions = 0;  // tables by partitions in their largest (run, family)
+  uint32_t by_parts[5] = {}, partitions = 0;  // tables by the widest group of trees they walk together
   // 160 runs at least, more until groups of 4 have shown up enough (shorter leaves since
   // classifier_cover.cc's rule split fewer runs into 4 or more partitions), at most 1,000.
   for (uint32_t seed = 0; seed < 160 || (by_parts[4] <= 5 && seed < 1000); seed++) {
@@ -47,7 +47,8 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
     MatchTable t;
     const LoadResult r = load_table(blob.data(), blob.size(), t, {ClassifierChoice::Tree});
     REQUIRE_MESSAGE(r.ok(), r.message);
-    const uint32_t np = t.tree_stats().max_partitions;
+    // By the widest group of trees walked together (one-leaf partitions are scanned apart).
+    const uint32_t np = t.tree_stats().max_group;
     partitions += t.tree_stats().partitions;
     by_parts[std::min(np, 4u)]++;
     for (int k = 0; k < 300; k++) {
@@ -63,7 +64,7 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
   }
   CHECK(bad == 0);
   CHECK(matched > lookups / 3);
-  // Every group size occurred (a run of 5 or 6 partitions walks a group of 4, then 1 or 2).
+  // Every group size occurred (a row of 5 or 6 trees walks a group of 4, then 1 or 2).
   CHECK(by_parts[1] > 5);
   CHECK(by_parts[2] > 10);
   CHECK(by_parts[3] > 20);

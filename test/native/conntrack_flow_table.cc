@@ -550,6 +550,39 @@ TEST_CASE("flow table: prefetch_flow's hint names the flow, and a stale or wrong
   CHECK(t.find(b, t.hash(b), later) == nullptr);
 }
 
+// prefetch_flow looks at the eight slots from home: hashes chosen to share one home slot
+// (home = tag * slots >> 32) and differ in tag put nine flows at 0..8 slots from home. The
+// first eight get their own record as hint (records are handed out in insert order on a
+// fresh table), the ninth none; a flow whose tag repeats an earlier one's gets that one's
+// record, which find() then rejects on the key.
+TEST_CASE("flow table: prefetch_flow's hint names flows up to seven slots from home") {
+  FlowTable t;
+  CHECK(t.init(64));
+  const uint64_t now = 10 * kSec;
+  const uint32_t home = 5;
+  const uint64_t base = ((uint64_t{home} << 32) + t.slot_count() - 1) / t.slot_count();  // first tag homed at 5
+  std::vector<FlowKey> keys;
+  std::vector<uint64_t> hashes;
+  for (uint32_t k = 0; k < 9; ++k) {
+    keys.push_back(udp_key(100 + k));
+    hashes.push_back(0xabcd000000000000ull | (base + k));
+    REQUIRE(t.insert(keys[k], hashes[k], now) != nullptr);
+  }
+  for (uint32_t k = 0; k < 8; ++k) {
+    CAPTURE(k);
+    CHECK(t.prefetch_flow(hashes[k]) == k + 1);
+    CHECK(t.find(keys[k], hashes[k], now, k + 1) == t.find(keys[k], hashes[k], now));
+  }
+  CHECK(t.prefetch_flow(hashes[8]) == 0);
+  CHECK(t.find(keys[8], hashes[8], now, 0) != nullptr);
+  // A tenth flow with the tag of the third: its hint is the third's record, find still finds it.
+  const FlowKey dup = udp_key(200);
+  Flow* fd = t.insert(dup, hashes[2], now);
+  REQUIRE(fd != nullptr);
+  CHECK(t.prefetch_flow(hashes[2]) == 3);
+  CHECK(t.find(dup, hashes[2], now, 3) == fd);
+}
+
 TEST_CASE("flow table: find with random hints equals find without, through inserts and removals") {
   FlowTable t;
   CHECK(t.init(4000));

@@ -203,6 +203,8 @@ TEST_CASE("find_interface equals a map over random address sets") {
       if (k.first == 6) std::fill(other.begin() + 4, other.end(), uint8_t{0});
       const uint8_t other_fam = k.first == 4 ? 6 : 4;
       CHECK(t.find_interface(other_fam, other.data()) == expect(other_fam, other));
+      // An IPv6 address asked as IPv4, tail and all: no IPv4 address has a non-zero tail.
+      if (k.first == 6) CHECK(t.find_interface(4, k.second.data()) == expect(4, k.second));
       Addr16 next = k.second;  // the neighbour: last meaningful byte + 1
       next[k.first == 4 ? 3 : 15]++;
       CHECK(t.find_interface(k.first, next.data()) == expect(k.first, next));
