@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "classifier_check.h"
 #include "table/loader.h"
 #include "table_blob_builder.h"
 
@@ -17,25 +18,6 @@ using namespace sgfw::table;
 using namespace sgfw::test;
 
 namespace {
-
-struct Pkt {
-  Tuple t;
-  uint8_t it = 0, ic = 0;
-};
-
-uint64_t disagreements(const MatchTable& t, const std::vector<Pkt>& ps) {
-  uint64_t bad = 0;
-  for (const Pkt& p : ps) {
-    const int32_t want = t.first_match_linear(0, Direction::Ingress, p.t, p.it, p.ic);
-    const int32_t got = t.first_match(0, Direction::Ingress, p.t, p.it, p.ic);
-    if (got != want && ++bad <= 5) {
-      FAIL_CHECK("proto " << int(p.t.proto) << " sport " << p.t.sport << " dport " << p.t.dport << " src0 "
-                          << int(p.t.src[0]) << "." << int(p.t.src[1]) << "." << int(p.t.src[2]) << "."
-                          << int(p.t.src[3]) << ": got " << got << " want " << want);
-    }
-  }
-  return bad;
-}
 
 BEntry closing_default(uint32_t rule) {
   BEntry d;

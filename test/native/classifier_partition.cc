@@ -8,32 +8,12 @@
 
 #include "../../bench/native/classbench.h"
 #include "classifier_rulegen.h"
+#include "classifier_check.h"
 #include "table/loader.h"
 
 using namespace sgfw;
 using namespace sgfw::table;
 using namespace sgfw::test;
-
-namespace {
-
-struct Pkt {
-  Tuple t;
-  uint8_t it = 0, ic = 0;
-};
-
-// Counts packets where the chosen classifier and the linear scan disagree.
-uint64_t disagreements(const MatchTable& t, const std::vector<Pkt>& ps, uint64_t* matched_rule) {
-  uint64_t bad = 0;
-  for (const Pkt& p : ps) {
-    const int32_t want = t.first_match_linear(0, Direction::Ingress, p.t, p.it, p.ic);
-    const int32_t got = t.first_match(0, Direction::Ingress, p.t, p.it, p.ic);
-    if (got != want && ++bad <= 5) FAIL_CHECK("packet family " << int(p.t.family) << ": got " << got << " want " << want);
-    *matched_rule += want >= 0 && t.entry_reason(uint32_t(want)) == Reason::Rule;
-  }
-  return bad;
-}
-
-}  // namespace
 
 TEST_CASE("partitioned trees == linear at 10,000 entries (rulegen, acl, fw)") {
   for (int profile = 0; profile < 3; profile++) {
