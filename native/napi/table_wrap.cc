@@ -76,6 +76,16 @@ bool read_addr(Napi::Value v, uint8_t out[16]) {
   return true;
 }
 
+// A packet's address of `family`: the classifiers read an IPv4 address from bytes 0..3 and
+// require the rest zero (packet_meta.h), so a non-zero tail is refused, not half-read.
+const char* check_family_addr(uint32_t family, const uint8_t addr[16]) {
+  if (family != 4 && family != 6) return "family must be 4 or 6";
+  if (family == 4)
+    for (int i = 4; i < 16; i++)
+      if (addr[i] != 0) return "an IPv4 address is Uint8Array(4), or 16 bytes with bytes 4..15 zero";
+  return nullptr;
+}
+
 }  // namespace
 
 // firstMatch(iface, dir(0|1), family, proto, src, dst, sport, dport, icmpType, icmpCode) -> entry index or -1
@@ -87,10 +97,14 @@ static Napi::Value first_match(const Napi::CallbackInfo& info, const table::Matc
   if (iface >= t->interface_count()) return throw_error(env, "ERR_INVALID_ARG", "no such interface index");
   const Direction dir = info[1].As<Napi::Number>().Uint32Value() ? Direction::Egress : Direction::Ingress;
   Tuple tu;
-  tu.family = static_cast<uint8_t>(info[2].As<Napi::Number>().Uint32Value());
+  const uint32_t family = info[2].As<Napi::Number>().Uint32Value();
+  tu.family = static_cast<uint8_t>(family);
   tu.proto = static_cast<uint8_t>(info[3].As<Napi::Number>().Uint32Value());
   if (!read_addr(info[4], tu.src) || !read_addr(info[5], tu.dst))
     return throw_error(env, "ERR_INVALID_ARG", "addresses must be Uint8Array(4|16)");
+  const char* bad = check_family_addr(family, tu.src);
+  if (!bad) bad = check_family_addr(family, tu.dst);
+  if (bad) return throw_error(env, "ERR_INVALID_ARG", std::string("firstMatch: ") + bad + " (family " + std::to_string(family) + ")");
   tu.sport = static_cast<uint16_t>(info[6].As<Napi::Number>().Uint32Value());
   tu.dport = static_cast<uint16_t>(info[7].As<Napi::Number>().Uint32Value());
   const uint8_t type = static_cast<uint8_t>(info[8].As<Napi::Number>().Uint32Value());
@@ -109,7 +123,10 @@ Napi::Value TableWrap::JsFindInterface(const Napi::CallbackInfo& info) {
   if (!table_) return env.Undefined();
   uint8_t a[16];
   if (info.Length() < 2 || !read_addr(info[1], a)) return throw_error(env, "ERR_INVALID_ARG", "findInterface(family, addr)");
-  return Napi::Number::New(env, table_->find_interface(static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value()), a));
+  const uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+  if (const char* bad = check_family_addr(family, a))
+    return throw_error(env, "ERR_INVALID_ARG", std::string("findInterface: ") + bad + " (family " + std::to_string(family) + ")");
+  return Napi::Number::New(env, table_->find_interface(static_cast<uint8_t>(family), a));
 }
 
 }  // namespace sgfw::napi

@@ -60,3 +60,21 @@ describe('native first-match == reference evaluator', () => {
     expect(cases).toBeGreaterThan(10_000);
   });
 });
+
+describe('native lookups refuse tuples the classifiers cannot read', () => {
+  it('a family other than 4 or 6, or an IPv4 address with a non-zero tail, is an error naming it', () => {
+    const [p] = fc.sample(arbPolicy(), { seed: 1, numRuns: 1 });
+    const nt = new native.Table(encodeTable(compile(p!)), 'tree');
+    const v4 = new Uint8Array([198, 18, 0, 1]);
+    const tail = new Uint8Array(16);
+    tail.set(v4);
+    tail[15] = 1;
+    expect(() => nt.firstMatch(0, 0, 5, 6, v4, v4, 1, 2, 0, 0)).toThrow(/family must be 4 or 6 \(family 5\)/);
+    expect(() => nt.firstMatch(0, 0, 4, 6, tail, v4, 1, 2, 0, 0)).toThrow(/bytes 4\.\.15 zero/);
+    expect(() => nt.findInterface(7, v4)).toThrow(/family must be 4 or 6 \(family 7\)/);
+    expect(() => nt.findInterface(4, tail)).toThrow(/bytes 4\.\.15 zero/);
+    // The same address without the tail is read as usual.
+    expect(nt.firstMatch(0, 0, 4, 6, v4, v4, 1, 2, 0, 0)).toBe(nt.firstMatchLinear(0, 0, 4, 6, v4, v4, 1, 2, 0, 0));
+    expect(() => nt.findInterface(4, v4)).not.toThrow();
+  });
+});
