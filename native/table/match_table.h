@@ -162,8 +162,8 @@ class MatchTable {
   };
   // IPv4 addresses again, in a table of their own: 8-byte slots keyed by the address's four
   // bytes as they lie in the packet, homed by a multiply-shift (the product's top bits mix
-  // every address bit, so neighbouring addresses do not cluster). callgrind: an IPv4 lookup
-  // about 12 instructions instead of 39 (two per packet).
+  // every address bit, so neighbouring addresses do not cluster). callgrind: 40 instructions a
+  // packet fewer for its two lookups than through the 16-byte table (replay, 200k packets).
   struct Addr4Slot {
     uint32_t addr;
     int32_t iface;  // -1: empty slot
