@@ -527,7 +527,7 @@ TEST_CASE("flow table: prefetch_flow's hint names the flow, and a stale or wrong
   Flow* fb = add(t, b, now);
   CHECK(fa != nullptr);
   CHECK(fb != nullptr);
-  // The hint is the record's index + 1 (almost always: the flow sits within 4 slots of home).
+  // The hint is the record's index + 1 (almost always: the flow sits within 8 slots of home).
   const uint32_t ha = t.prefetch_flow(t.hash(a));
   CHECK(ha != 0);
   CHECK(t.find(a, t.hash(a), now, ha) == fa);
