@@ -120,21 +120,12 @@ struct Builder {
   // the box), or on a retry the extremes and quartiles: dim -1 when no cut sheds an entry on
   // either side. Linear per dimension, no sort.
   void choose(const uint32_t* cand, uint32_t n, const Rect& box, int& best_dim, uint64_t& best_thr) {
-    choose_pass(cand, n, box, best_dim, best_thr, false);
-    if (best_dim < 0) choose_pass(cand, n, box, best_dim, best_thr, true);
-  }
-  void choose_pass(const uint32_t* cand, uint32_t n, const Rect& box, int& best_dim, uint64_t& best_thr, bool retry) {
-    const std::vector<Rect>& rects = sc.rects;
-    std::vector<uint64_t>& los = sc.cuts;
-    uint32_t best_sum = 2 * n, best_cost = n;
-    best_dim = -1;
-    if (los.size() < 2 * size_t{n}) los.resize(2 * size_t{n});
     std::vector<uint16_t>& spans = sc.spans;
     if (spans.size() < n) spans.resize(n);
     // Only an entry spanning all dimensions but the cut's can cover a side: one that misses two
     // gets no bits. Dimensions no entry narrows are spanned by all.
     for (uint32_t i = 0; i < n; i++) {
-      const Rect& r = rects[cand[i]];
+      const Rect& r = sc.rects[cand[i]];
       uint16_t m = (1u << kDimCount) - 1;
       uint32_t missed = 0;
       for (uint32_t di = 0; di < sc.ndims; di++) {
@@ -149,6 +140,17 @@ struct Builder {
       }
       spans[i] = m;
     }
+    choose_pass(cand, n, box, best_dim, best_thr, false);
+    if (best_dim < 0) choose_pass(cand, n, box, best_dim, best_thr, true);
+  }
+  // One pass of choose() over the cut points (sc.spans as choose() left it).
+  void choose_pass(const uint32_t* cand, uint32_t n, const Rect& box, int& best_dim, uint64_t& best_thr, bool retry) {
+    const std::vector<Rect>& rects = sc.rects;
+    const std::vector<uint16_t>& spans = sc.spans;
+    std::vector<uint64_t>& los = sc.cuts;
+    uint32_t best_sum = 2 * n, best_cost = n;
+    best_dim = -1;
+    if (los.size() < 2 * size_t{n}) los.resize(2 * size_t{n});
     for (uint32_t di = 0; di < sc.ndims; di++) {
       const int d = sc.dims[di];
       size_t m = 0;  // cut points
