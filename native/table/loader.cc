@@ -206,6 +206,9 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
     size_t cap = 8;
     while (cap < 4 * size_t{n_addr}) cap *= 2;
     t.addr_slots_.assign(cap, MatchTable::AddrSlot{0, 0, -1, 0});
+    // IPv4 addresses also go to their own lookup table (match_table.h), the same size.
+    t.addr4_slots_.assign(cap, MatchTable::Addr4Slot{0, -1});
+    t.addr4_shift_ = 32 - static_cast<uint32_t>(std::countr_zero(cap));
   }
   std::vector<uint32_t> addr_index(t.addr_slots_.size());  // slot -> address record, for messages
   for (uint32_t i = 0; i < n_if; i++) {
@@ -230,24 +233,13 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
       }
       t.addr_slots_[s] = {hi, lo, static_cast<int32_t>(i), fam};
       addr_index[s] = a;
-    }
-  }
-  // The IPv4 lookup table (match_table.h): the same addresses, already known to be unique.
-  if (n_addr > 0) {
-    const size_t cap = t.addr_slots_.size();
-    t.addr4_slots_.assign(cap, MatchTable::Addr4Slot{0, -1});
-    t.addr4_shift_ = 32 - static_cast<uint32_t>(std::countr_zero(cap));
-    for (const MatchTable::AddrSlot& a : t.addr_slots_) {
-      if (a.iface < 0 || a.family != 4) continue;
-      uint8_t ip[4];
-      const uint32_t be = static_cast<uint32_t>(a.hi >> 32);
-      ip[0] = static_cast<uint8_t>(be >> 24), ip[1] = static_cast<uint8_t>(be >> 16);
-      ip[2] = static_cast<uint8_t>(be >> 8), ip[3] = static_cast<uint8_t>(be);
-      uint32_t raw;
-      std::memcpy(&raw, ip, 4);
-      uint32_t s = t.addr4_home(raw);
-      while (t.addr4_slots_[s].iface >= 0) s = (s + 1) & static_cast<uint32_t>(cap - 1);
-      t.addr4_slots_[s] = {raw, a.iface};
+      if (fam == 4) {  // unique, as just checked: the bytes as find_interface reads them
+        uint32_t raw;
+        std::memcpy(&raw, ip, 4);
+        uint32_t s4 = t.addr4_home(raw);
+        while (t.addr4_slots_[s4].iface >= 0) s4 = (s4 + 1) & static_cast<uint32_t>(mask);
+        t.addr4_slots_[s4] = {raw, static_cast<int32_t>(i)};
+      }
     }
   }
 
