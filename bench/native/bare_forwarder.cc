@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
   src.stats(st);
   for (int p = 0; p < st.ports; p++) {
     const auto& s = st.port[p];
-    std::fprintf(stderr, "port %d: received %llu forwarded %llu kernel_drops %llu tx_errors %llu\n", p,
+    std::fprintf(stderr, "port %d: received %llu forwarded %llu kernel_drops %llu tx_errors %llu read_whole %llu\n", p,
                  static_cast<unsigned long long>(s.received), static_cast<unsigned long long>(s.forwarded),
-                 static_cast<unsigned long long>(s.kernel_drops), static_cast<unsigned long long>(s.tx_errors));
+                 static_cast<unsigned long long>(s.kernel_drops), static_cast<unsigned long long>(s.tx_errors),
+                 static_cast<unsigned long long>(src.extra(p).copied));
   }
   return 0;
 }

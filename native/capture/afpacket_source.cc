@@ -24,6 +24,12 @@ namespace {
 // Room the kernel keeps at the head of every V2 slot: the header, then the sockaddr_ll.
 constexpr uint32_t kSlotHdrLen = TPACKET_ALIGN(sizeof(tpacket2_hdr)) + sizeof(sockaddr_ll);
 constexpr int kSndBuf = 4 << 20;
+// Frames longer than a slot wait on the socket's queue until read: room for as many bytes as a
+// ring of 64 KiB slots held.
+constexpr int kRcvBuf = static_cast<int>(afpacket::kMaxRingBytes);
+// One frame read whole: headroom for a reinserted VLAN tag, the vnet header, the frame.
+constexpr uint32_t kBigHeadroom = 16;
+constexpr uint32_t kBigSlotSize = afpacket::kSuperFrameSize;
 constexpr long kSendTimeoutUs = 100 * 1000;  // a stuck egress must not hang the worker
 
 uint64_t mono_ns() {
@@ -81,7 +87,9 @@ void AfPacketInline::close() {
   pending_.reset();
   tx_.reset();
   scratch_.reset();
+  big_.reset();
   npending_ = 0;
+  nbig_ = 0;
   vnet_len_ = 0;
   open_ = false;
 }
@@ -111,6 +119,8 @@ bool AfPacketInline::open(const AfPacketConfig& c) {
   }
   const uint32_t biggest = ports_[0].mtu > ports_[1].mtu ? ports_[0].mtu : ports_[1].mtu;
   scratch_ = std::make_unique<uint8_t[]>(biggest + 64);
+  big_ = std::make_unique_for_overwrite<uint8_t[]>(size_t{kBigFrames} * kBigSlotSize);
+  nbig_ = 0;
   for (int e = 0; e < 2; ++e) {
     for (int i = 0; i < kMaxBatch; ++i) {
       std::memset(&tx_[e].msg[i], 0, sizeof(mmsghdr));
@@ -163,9 +173,7 @@ bool AfPacketInline::open_port(int i, const std::string& ifname, const AfPacketC
   if (setsockopt(p.rx, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0)
     return fail("PACKET_RESERVE", errno, "");
 
-  const uint32_t fsize = c.frame_size ? c.frame_size
-                         : vnet_len_  ? afpacket::kSuperFrameSize
-                                      : afpacket::frame_size_for_mtu(p.mtu);
+  const uint32_t fsize = c.frame_size ? c.frame_size : afpacket::frame_size_for_mtu(p.mtu);
   if (!afpacket::ring_geometry(c.ring_frames, fsize, p.geo))
     return fail("frame_size " + std::to_string(fsize), EINVAL,
                 "use 0 (auto) or a multiple of 16 between 256 and 1048576");
@@ -185,6 +193,13 @@ bool AfPacketInline::open_port(int i, const std::string& ifname, const AfPacketC
     return fail("mmap of the receive ring", errno, "lower ring_frames or frame_size");
   }
   p.ring = static_cast<uint8_t*>(m);
+  // A frame longer than a slot: the whole of it also goes to the socket's queue (TP_STATUS_COPY),
+  // with its VLAN tag in the auxiliary data.
+  if (setsockopt(p.rx, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0)
+    return fail("PACKET_COPY_THRESH", errno, "");
+  if (setsockopt(p.rx, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) return fail("PACKET_AUXDATA", errno, "");
+  if (setsockopt(p.rx, SOL_SOCKET, SO_RCVBUFFORCE, &kRcvBuf, sizeof kRcvBuf) < 0)
+    setsockopt(p.rx, SOL_SOCKET, SO_RCVBUF, &kRcvBuf, sizeof kRcvBuf);  // unprivileged: capped by rmem_max
   // Linux >= 4.20; older kernels: outgoing frames are skipped by their sll_pkttype instead.
   p.ignore_outgoing = setsockopt(p.rx, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) == 0;
 
@@ -231,6 +246,34 @@ void AfPacketInline::release(uint8_t* slot) {
   __atomic_store_n(&reinterpret_cast<tpacket2_hdr*>(slot)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 }
 
+// Reads the frame the kernel queued whole for a TP_STATUS_COPY slot into buf (headroom, vnet
+// header, frame). Returns the frame's length (without the vnet header), or -1 when nothing
+// usable was queued or it did not fit.
+long AfPacketInline::read_whole(Port& p, uint8_t* buf, uint16_t& vlan_tpid, uint16_t& vlan_tci) {
+  iovec iov{buf + kBigHeadroom, kBigSlotSize - kBigHeadroom};
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(tpacket_auxdata))];
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  ssize_t r;
+  do r = recvmsg(p.rx, &mh, MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  if (r < static_cast<ssize_t>(vnet_len_ + 14) || (mh.msg_flags & MSG_TRUNC)) return -1;
+  vlan_tpid = vlan_tci = 0;
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level != SOL_PACKET || cm->cmsg_type != PACKET_AUXDATA) continue;
+    tpacket_auxdata aux;
+    std::memcpy(&aux, CMSG_DATA(cm), sizeof aux);
+    if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+      vlan_tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) && aux.tp_vlan_tpid ? aux.tp_vlan_tpid : 0x8100;
+      vlan_tci = aux.tp_vlan_tci;
+    }
+  }
+  return static_cast<long>(r - vnet_len_);
+}
+
 int AfPacketInline::take(int port, Frame* out, int max) {
   Port& p = ports_[port];
   int n = 0;
@@ -241,8 +284,15 @@ int AfPacketInline::take(int port, Frame* out, int max) {
     auto* h = reinterpret_cast<tpacket2_hdr*>(slot);
     const uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if (!(status & TP_STATUS_USER)) break;
+    // The whole of a frame longer than the slot waits on the socket, queued before the slot was
+    // handed over and in ring order: read it now, so that the queue stays in step with the ring.
+    const bool whole = status & TP_STATUS_COPY;
+    if (whole && nbig_ == kBigFrames) break;  // this batch holds all it can: the next one takes it
     const uint32_t slot_index = p.head;
     p.head = p.head + 1 == p.geo.frame_nr ? 0 : p.head + 1;
+    uint8_t* big = whole ? big_.get() + static_cast<size_t>(nbig_) * kBigSlotSize : nullptr;
+    uint16_t big_tpid = 0, big_tci = 0;
+    const long big_len = whole ? read_whole(p, big, big_tpid, big_tci) : -1;
 
     const auto* sll = reinterpret_cast<const sockaddr_ll*>(slot + TPACKET_ALIGN(sizeof(tpacket2_hdr)));
     if (sll->sll_pkttype == PACKET_OUTGOING) {  // only without PACKET_IGNORE_OUTGOING
@@ -250,25 +300,52 @@ int AfPacketInline::take(int port, Frame* out, int max) {
       continue;
     }
     ++p.st.received;
-    const uint32_t mac = h->tp_mac;
-    uint32_t len = h->tp_snaplen;
-    uint32_t wire = h->tp_len;
-    // Never read outside the slot, whatever the header says; a cut frame cannot be forwarded.
-    if (mac < kSlotHdrLen + vnet_len_ || uint64_t{mac} + len > p.geo.frame_size || len < 14 || len < wire) {
-      ++p.x.oversize;
-      ++p.st.tx_errors;
-      release(slot);
-      continue;
-    }
-    if (!vnet_len_ && (status & TP_STATUS_CSUMNOTREADY)) ++p.x.csum_not_ready;
-    uint8_t* data = slot + mac;
-    if (status & TP_STATUS_VLAN_VALID) {
-      const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->tp_vlan_tpid ? h->tp_vlan_tpid : 0x8100;
-      uint8_t* start = afpacket::vlan_reinsert(data, len, tpid, h->tp_vlan_tci, vnet_len_, slot + kSlotHdrLen);
-      if (!start) {
+    const uint64_t ts_ns = uint64_t{h->tp_sec} * 1000000000ull + h->tp_nsec;
+    uint8_t* data;
+    uint32_t len, wire;
+    uint16_t vlan_tpid = 0, vlan_tci = 0;
+    uint8_t* floor;  // the first byte a reinserted tag may move the vnet header and MACs to
+    if (whole) {
+      release(slot);  // the slot holds only the frame's head
+      slot = nullptr;
+      if (big_len < 0) {
+        ++p.x.oversize;
+        ++p.st.tx_errors;
+        continue;
+      }
+      ++nbig_;
+      ++p.x.copied;
+      data = big + kBigHeadroom + vnet_len_;
+      len = wire = static_cast<uint32_t>(big_len);
+      vlan_tpid = big_tpid;
+      vlan_tci = big_tci;
+      floor = big;
+    } else {
+      const uint32_t mac = h->tp_mac;
+      len = h->tp_snaplen;
+      wire = h->tp_len;
+      // Never read outside the slot, whatever the header says; a cut frame cannot be forwarded
+      // (cut without TP_STATUS_COPY: the socket's queue was full).
+      if (mac < kSlotHdrLen + vnet_len_ || uint64_t{mac} + len > p.geo.frame_size || len < 14 || len < wire) {
         ++p.x.oversize;
         ++p.st.tx_errors;
         release(slot);
+        continue;
+      }
+      data = slot + mac;
+      if (status & TP_STATUS_VLAN_VALID) {
+        vlan_tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->tp_vlan_tpid ? h->tp_vlan_tpid : 0x8100;
+        vlan_tci = h->tp_vlan_tci;
+      }
+      floor = slot + kSlotHdrLen;
+    }
+    if (!vnet_len_ && (status & TP_STATUS_CSUMNOTREADY)) ++p.x.csum_not_ready;
+    if (vlan_tpid) {
+      uint8_t* start = afpacket::vlan_reinsert(data, len, vlan_tpid, vlan_tci, vnet_len_, floor);
+      if (!start) {
+        ++p.x.oversize;
+        ++p.st.tx_errors;
+        if (slot) release(slot);
         continue;
       }
       ++p.x.vlan_tagged;
@@ -280,7 +357,7 @@ int AfPacketInline::take(int port, Frame* out, int max) {
     f.data = data;
     f.caplen = len;
     f.wirelen = wire;
-    f.ts_ns = uint64_t{h->tp_sec} * 1000000000ull + h->tp_nsec;
+    f.ts_ns = ts_ns;
     f.link_type = 1;
     f.port = static_cast<uint32_t>(port);
     f.cookie = (uint64_t{static_cast<uint32_t>(port)} << 32) | slot_index;
@@ -304,9 +381,10 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
   if (npending_) {  // complete() was skipped: fail closed, nothing of that batch goes out
     for (int i = 0; i < npending_; ++i) {
       ++ports_[pending_[i].port].st.dropped;
-      release(pending_[i].slot);
+      if (pending_[i].slot) release(pending_[i].slot);
     }
     npending_ = 0;
+    nbig_ = 0;
   }
   if (max > kMaxBatch) max = kMaxBatch;
   if (max <= 0) return 0;
@@ -454,8 +532,10 @@ void AfPacketInline::complete(const Frame* frames, const uint8_t* accept, int n)
   }
   flush(0);
   flush(1);
-  for (int i = 0; i < npending_; ++i) release(pending_[i].slot);
+  for (int i = 0; i < npending_; ++i)
+    if (pending_[i].slot) release(pending_[i].slot);
   npending_ = 0;
+  nbig_ = 0;
 }
 
 void AfPacketInline::stats(SourceStats& out) {

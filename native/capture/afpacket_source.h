@@ -13,8 +13,14 @@
 //   as 64 KiB GSO/GRO super-frames or with the checksum left to the NIC (TP_STATUS_CSUMNOTREADY).
 //   Forwarded without their virtio-net header they fail with EMSGSIZE or arrive with bad
 //   checksums: TCP never completes a handshake. With it, the header travels with the frame and
-//   the egress kernel segments and checksums in software where the NIC cannot. Slots are then
-//   64 KiB; Off gives slots that fit the MTU, for interfaces with every offload turned off.
+//   the egress kernel segments and checksums in software where the NIC cannot.
+// - Ring slots fit the MTU, not a 64 KiB super-frame: a longer frame (a GSO/GRO super-frame, a
+//   datagram DEFRAG reassembled) is left truncated in its slot with TP_STATUS_COPY, and the kernel
+//   queues the whole frame on the socket (PACKET_COPY_THRESH), where it is read with recvmsg into
+//   one of kBigFrames buffers, in step with the ring. Measured (bench/RESULTS.md notes): with
+//   64 KiB slots a 64 MiB ring holds only 960 frames, and TCP over MTU-sized frames (offloads
+//   off) overflowed it (24 k ring drops, 30 k retransmissions in 3 s) at 0.6-0.7x the
+//   throughput of MTU-sized slots.
 // - No PACKET_QDISC_BYPASS by default: with it a super-frame the egress cannot segment in
 //   hardware is dropped silently (ENOBUFS) instead of being segmented; no gain on veth.
 // - PACKET_IGNORE_OUTGOING on the receive sockets: frames this source (or the host) transmits on
@@ -56,7 +62,7 @@ struct AfPacketConfig {
   std::string outside, inside;
   uint16_t fanout_group = 0;  // 0: none; else G on outside and G+1 on inside (G <= 65534)
   uint32_t ring_frames = 4096;  // slots per ring, rounded up to whole 1 MiB blocks, at most 64 MiB
-  uint32_t frame_size = 0;      // 0: 64 KiB super-frames with the vnet header, else fits the MTU
+  uint32_t frame_size = 0;      // ring slot bytes; 0: fits the MTU (longer frames are read whole)
   enum VnetHdr { Auto, On, Off } vnet_hdr = Auto;  // Auto: On (offloads are on by default)
   bool qdisc_bypass = false;
   // Busy-poll both rings this long before sleeping in poll(), only right after a batch. 0 (the
@@ -66,7 +72,8 @@ struct AfPacketConfig {
 
 // What AfPacketInline knows beyond PortStats, per ingress port.
 struct AfPacketPortExtra {
-  uint64_t oversize = 0;        // longer than the ring slot: dropped (also in tx_errors)
+  uint64_t oversize = 0;        // longer than the ring slot and not read whole: dropped (also in tx_errors)
+  uint64_t copied = 0;          // longer than the ring slot, read whole from the socket (TP_STATUS_COPY)
   uint64_t refragmented = 0;    // reassembled datagrams (fanout DEFRAG) split again on send
   uint64_t csum_not_ready = 0;  // checksum left to hardware while the vnet header is off
   uint64_t vlan_tagged = 0;     // frames whose tag was put back from tp_vlan_tci
@@ -76,6 +83,8 @@ struct AfPacketPortExtra {
 class AfPacketInline final : public PacketSource {
  public:
   static constexpr int kMaxBatch = 256;  // receive() never returns more frames than this
+  // Frames longer than a ring slot that one batch may hold; a batch ends early at the next one.
+  static constexpr int kBigFrames = 64;
 
   AfPacketInline();
   ~AfPacketInline() override;
@@ -103,7 +112,7 @@ class AfPacketInline final : public PacketSource {
  private:
   struct Port;
   struct Pending {
-    uint8_t* slot;     // ring slot, released after complete()
+    uint8_t* slot;     // ring slot, released after complete(); null: already released (read whole)
     uint8_t* data;     // frame start (after any reinserted tag)
     uint32_t len;
     uint8_t port;
@@ -112,6 +121,7 @@ class AfPacketInline final : public PacketSource {
 
   bool open_port(int i, const std::string& ifname, const AfPacketConfig& c);
   int take(int port, Frame* out, int max);
+  long read_whole(Port& p, uint8_t* buf, uint16_t& vlan_tpid, uint16_t& vlan_tci);
   bool ready(int port) const;
   void release(uint8_t* slot);
   void flush(int egress);
@@ -121,7 +131,9 @@ class AfPacketInline final : public PacketSource {
   std::unique_ptr<Pending[]> pending_;
   std::unique_ptr<TxBatch[]> tx_;
   std::unique_ptr<uint8_t[]> scratch_;  // one IPv4 fragment at a time
+  std::unique_ptr<uint8_t[]> big_;      // kBigFrames x kBigSlotSize: frames read whole, this batch
   int npending_ = 0;
+  int nbig_ = 0;  // big_ buffers the pending batch holds
   int next_first_ = 0;  // port served first by the next receive(): fairness
   uint64_t spin_ns_ = 0;
   bool was_busy_ = false;  // the last receive() returned frames: spin before sleeping
