@@ -9,6 +9,12 @@
 // when the replication budget is spent. Entries after the first one that covers a node's
 // whole box can never win there and are dropped. Large nodes choose their cut on an even
 // sample of their entries: the build is then linear in the entries per level.
+//
+// Before the tree, a partition may take a root cut (HiCuts-style, classifier.h Part): up to
+// 2^12 slices by a window of one field's bits, one tree per run of slices with equal entries,
+// so that a walk starts a few levels down: fw and acl at 1,000 rules walk 2.0-2.3 two-level
+// steps a lookup where they walked 4.3, and since an entry with an 8-bit prefix is never
+// copied by a cut on the top 8 bits, most of a run fits one partition.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -27,6 +33,14 @@ constexpr uint32_t kSample = 64;       // entries a large node looks at to choos
 // Cut candidates per dimension: the median only. The quartiles too cost 30 % more build
 // instructions and gave the same lookups (callgrind, within 1 %).
 constexpr uint32_t kQuartiles = 1;
+// Root cut (see Part): at most 2^kRootBits slices, whose distinct trees hold at most
+// kRootCopies / 4 times the partition's entries. 12 bits against 8: lookups/s at 10,000 rules
+// +10-20 % (fw, acl), the same at 1,000; 6 or 10 bits measured no better.
+constexpr uint32_t kRootBits = 12;
+constexpr uint32_t kRootCopies = 8;
+// A trial over entries wide in both addresses (mixed_widths) goes ahead only when the root cut
+// leaves at most 1/kStrongCut of them in any slice.
+constexpr uint32_t kStrongCut = 8;
 
 struct Rect {
   std::array<uint64_t, kDimCount> lo, hi;
@@ -83,6 +97,10 @@ struct Scratch {
   std::vector<uint16_t> spans;  // per candidate: the dimensions in which it spans the node's box
   std::vector<Node> bin;        // the binary tree being built
   std::vector<uint32_t> leaf_locs;  // the tree's leaves' entries (local), copied out on success
+  std::vector<uint32_t> slice_count;  // root cut: per slice counts, then list offsets
+  std::vector<uint32_t> slice_lists;  // root cut: the slices' entries (local), match order
+  std::vector<uint32_t> run_beg;      // root cut: first slice of each run of equal slices
+  std::vector<uint8_t> slice_break;   // root cut: slices whose list differs from the one before
   uint8_t dims[kDimCount];      // dimensions some entry does not span whole: the only cuttable ones
   uint32_t ndims = 0;
 };
@@ -318,19 +336,112 @@ void emit(const std::vector<Node>& bin, uint32_t b, std::vector<Node4>& out, uin
   for (uint32_t i = 0; i < 4; i++) emit(bin, kids[i], out, q.ref + i);
 }
 
-// Builds one partition's tree over `ids` (global, match order) and returns the root's index.
-// A trial (copies > 0) gives up, returning ~0u with the outputs unchanged, once the tree
-// copies entries more than `copies` times (leaf entries per entry) or needs a longer leaf
-// than `max_leaf`; otherwise the budget only ends the cutting.
+// Bits of a dimension's values (the root cut slices the top ones).
+uint32_t dim_bits(int d) { return d <= kDimDstLo ? 64 : d <= kDimDport ? 16 : 8; }
+
+// The root cut of a partition: bits [shift, shift + bits) of `dim` index 2^bits slices. dim
+// -1: none. When the window is the top of the field (shift + bits == its width) a slice is an
+// interval of the field, and its tree is built for that box; a window below the bits all the
+// entries share (IPv6 prefixes under one /16, say) takes keys from anywhere, so its trees are
+// built for the whole field.
+struct RootCut {
+  int dim = -1;
+  uint32_t bits = 0, shift = 0;
+  bool top = false;
+  uint32_t max_slice = 0;  // entries in the largest slice
+  uint64_t mask() const { return (uint64_t{1} << bits) - 1; }
+  // The slices an entry's range [lo, hi] meets: all of them when the range is not inside one
+  // period of the window (it could wrap round). choose_root_cut's windows lie below the bits
+  // every narrower entry shares, so only whole-field entries take that branch, and they meet
+  // every slice either way; it keeps range() right for any window.
+  void range(const Rect& r, uint64_t& a, uint64_t& b) const {
+    const uint64_t lo = r.lo[dim], hi = r.hi[dim];
+    const uint32_t up = shift + bits;
+    if (!top && (lo >> up) != (hi >> up)) {
+      a = 0, b = mask();
+      return;
+    }
+    a = (lo >> shift) & mask(), b = (hi >> shift) & mask();
+  }
+};
+
+// Chooses the root cut: the field and window whose largest slice (entries meeting it) is
+// smallest, as long as the slices' distinct trees hold at most kRootCopies / 4 times the
+// entries. No cut when none sheds 3/4 of the entries from every slice: it would save no step.
+RootCut choose_root_cut(Scratch& sc, uint32_t n) {
+  RootCut best;
+  uint32_t best_max = n / 4 + 1;
+  uint64_t best_copies = 0;
+  std::vector<uint32_t>& cnt = sc.slice_count;
+  std::vector<uint8_t>& brk = sc.slice_break;
+  for (uint32_t di = 0; di < sc.ndims; di++) {
+    const int d = sc.dims[di];
+    const uint32_t w = dim_bits(d);
+    const uint64_t full_hi = w == 64 ? ~uint64_t{0} : (uint64_t{1} << w) - 1;
+    // Bits every entry narrower than the whole field shares at the top.
+    uint64_t diff = 0, first = 0;
+    bool any = false;
+    for (uint32_t i = 0; i < n; i++) {
+      const Rect& r = sc.rects[i];
+      if (r.lo[d] == 0 && r.hi[d] == full_hi) continue;
+      if (!any) first = r.lo[d], any = true;
+      diff |= (r.lo[d] ^ first) | (r.hi[d] ^ first);
+    }
+    if (!any) continue;
+    const uint32_t common = static_cast<uint32_t>(std::countl_zero(diff)) - (64 - w);
+    const uint32_t tops[2] = {w, w - std::min(common, w)};
+    for (uint32_t ti = 0; ti < (tops[1] < w && tops[1] > 0 ? 2 : 1); ti++) {
+      for (uint32_t k = 1; k <= kRootBits && k <= tops[ti] && (1u << k) <= 4 * n; k++) {
+        const RootCut c{d, k, tops[ti] - k, tops[ti] == w};
+        const uint32_t ns = 1u << k;
+        // cnt: entries starting in slice j minus those ending before it (a difference array);
+        // brk: whether some entry starts or ends at j's lower edge, so j's list differs from
+        // j - 1's. A run of equal slices shares one tree: copies count entries once per run.
+        cnt.assign(ns + 1, 0);
+        brk.assign(ns + 1, 0);
+        for (uint32_t i = 0; i < n; i++) {
+          uint64_t a, b;
+          c.range(sc.rects[i], a, b);
+          cnt[a]++;
+          cnt[b + 1]--;
+          brk[a] = brk[b + 1] = 1;
+        }
+        uint32_t run = 0, mx = 0;
+        uint64_t copies = 0;
+        for (uint32_t j = 0; j < ns; j++) {
+          mx = std::max(mx, run += cnt[j]);
+          copies += (j == 0 || brk[j]) ? run : 0;
+        }
+        if (copies > uint64_t{n} * kRootCopies / 4) continue;
+        if (mx < best_max || (mx == best_max && best.dim >= 0 && copies < best_copies)) {
+          best_max = mx;
+          best_copies = copies;
+          best = c;
+        }
+      }
+    }
+  }
+  best.max_slice = best.dim >= 0 ? best_max : n;
+  return best;
+}
+
+// Builds one partition's trees over `ids` (global, match order): a root cut (see Part) and a
+// tree per run of slices holding the same entries. Returns the partition's first index into
+// store.roots and sets part's dim, shift and mask. A trial (copies > 0) gives up, returning
+// ~0u with the outputs unchanged, once the trees copy entries more than `copies` times (leaf
+// entries per entry) or need a longer leaf than `max_leaf`; otherwise the budget only ends
+// the cutting. `mixed` (a trial over a set mixed_widths judges hopeless for one tree) gives
+// up at once unless the root cut is strong.
 uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, bool v4, TreeStore& store,
-                    Scratch& sc, TreeStats* stats, uint32_t copies, uint32_t max_leaf) {
+                    Scratch& sc, TreeStats* stats, uint32_t copies, uint32_t max_leaf, Part& part, bool mixed = false) {
   Builder b{hot, ids, store, sc, v4, stats};
   b.budget = uint64_t{copies ? copies : kReplication} * ids.size() + (copies ? kLeafSize : 64);
   if (copies) b.max_leaf_ok = max_leaf;
-  sc.rects.resize(ids.size());
+  const uint32_t n = static_cast<uint32_t>(ids.size());
+  sc.rects.resize(n);
   const Rect full = full_box();
   bool cuttable[kDimCount] = {};
-  for (uint32_t i = 0; i < ids.size(); i++) {
+  for (uint32_t i = 0; i < n; i++) {
     const Rect r = sc.rects[i] = rect_of(hot[ids[i]]);
     for (int d = 0; d < kDimCount; d++) cuttable[d] |= r.lo[d] != full.lo[d] || r.hi[d] != full.hi[d];
   }
@@ -338,14 +449,69 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
   for (int d = 0; d < kDimCount; d++) {
     if (cuttable[d]) sc.dims[sc.ndims++] = static_cast<uint8_t>(d);
   }
+  const RootCut cut = choose_root_cut(sc, n);
+  // A trial over entries wide in both addresses copies one kind or the other at every cut
+  // (mixed_widths), unless a root cut sheds most of them first: give up before building.
+  if (mixed && cut.max_slice > n / kStrongCut) return ~0u;
+  // Slices' entry lists (counting sort, match order kept): slice j is [off[j], off[j + 1]).
+  const uint32_t ns = cut.dim < 0 ? 1 : 1u << cut.bits;
+  std::vector<uint32_t>& off = sc.slice_count;
+  std::vector<uint32_t>& lists = sc.slice_lists;
+  if (cut.dim < 0) {
+    off.assign({0, n});
+    lists.resize(n);
+    for (uint32_t i = 0; i < n; i++) lists[i] = i;
+  } else {
+    off.assign(ns + 1, 0);
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t a, z;
+      cut.range(sc.rects[i], a, z);
+      for (uint64_t j = a; j <= z; j++) off[j + 1]++;
+    }
+    for (uint32_t j = 0; j < ns; j++) off[j + 1] += off[j];
+    lists.resize(off[ns]);
+    std::vector<uint32_t>& pos = sc.sample;
+    pos.assign(off.begin(), off.end() - 1);
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t a, z;
+      cut.range(sc.rects[i], a, z);
+      for (uint64_t j = a; j <= z; j++) lists[pos[j]++] = i;
+    }
+  }
+  auto same = [&](uint32_t x, uint32_t y) {
+    return off[x + 1] - off[x] == off[y + 1] - off[y] &&
+           std::equal(lists.begin() + off[x], lists.begin() + off[x + 1], lists.begin() + off[y]);
+  };
+  // Runs of equal slices share a tree: run r is slices [run_beg[r], run_beg[r + 1]), its root bin[r].
+  std::vector<uint32_t>& run_beg = sc.run_beg;
+  run_beg.clear();
+  for (uint32_t j = 0; j < ns; j++) {
+    if (j == 0 || !same(j, j - 1)) run_beg.push_back(j);
+  }
+  const uint32_t nruns = static_cast<uint32_t>(run_beg.size());
+  run_beg.push_back(ns);
   sc.leaf_locs.clear();
   sc.work.clear();
-  sc.work.reserve(4 * ids.size() + 64);
-  for (uint32_t i = 0; i < ids.size(); i++) sc.work.push_back(i);
-  sc.bin.clear();
-  sc.bin.emplace_back();
-  b.pending = ids.size();
-  b.build(0, 0, static_cast<uint32_t>(ids.size()), full, 0);
+  sc.work.reserve(4 * lists.size() + 64);
+  sc.bin.assign(nruns, Node{});
+  b.pending = 0;
+  for (uint32_t r = 0; r < nruns; r++) b.pending += off[run_beg[r] + 1] - off[run_beg[r]];
+  for (uint32_t r = 0; r < nruns && !b.failed; r++) {
+    const uint32_t j = run_beg[r], cntr = off[j + 1] - off[j];
+    Rect box = full;
+    if (cut.dim >= 0 && cut.top) {
+      box.lo[cut.dim] = uint64_t{j} << cut.shift;
+      box.hi[cut.dim] = std::min(full.hi[cut.dim], (uint64_t{run_beg[r + 1]} << cut.shift) - 1);
+    }
+    const size_t beg = sc.work.size();
+    sc.work.insert(sc.work.end(), lists.begin() + off[j], lists.begin() + off[j + 1]);
+    if (cntr == 0) {  // no entry meets these slices: an empty leaf
+      b.leaf(r, beg, 0, 0);
+    } else {
+      b.build(r, beg, cntr, box, 0);
+    }
+    sc.work.resize(beg);
+  }
   if (b.failed) return ~0u;
   // Leaves to the store, copies of the entries in match order; leaf refs shift by the base.
   std::vector<uint32_t>& leaf_ids = v4 ? store.leaf4_ids : store.leaf_ids;
@@ -359,15 +525,24 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
     if (v4) store.leaf4.push_back(leaf4_of(hot[ids[l]]));
     else store.leaf_hot.push_back(hot[ids[l]]);
   }
-  for (Node& n : sc.bin) n.ref += n.dim == kLeaf ? base : 0;
-  const uint32_t root = static_cast<uint32_t>(store.nodes.size());
-  store.nodes.reserve(root + 2 * sc.bin.size() + 1);  // a Node4 per binary node at most, 4 slots per internal one
-  store.nodes.emplace_back();
-  emit(sc.bin, 0, store.nodes, root);
-  return root;
+  for (Node& nd : sc.bin) nd.ref += nd.dim == kLeaf ? base : 0;
+  store.nodes.reserve(store.nodes.size() + 2 * sc.bin.size() + nruns);  // a Node4 per binary node at most, 4 slots per internal one
+  const uint32_t first_root = static_cast<uint32_t>(store.roots.size());
+  for (uint32_t r = 0; r < nruns; r++) {
+    const uint32_t root = static_cast<uint32_t>(store.nodes.size());
+    store.nodes.emplace_back();
+    emit(sc.bin, r, store.nodes, root);
+    for (uint32_t j = run_beg[r]; j < run_beg[r + 1]; j++) store.roots.push_back(root);
+  }
+  if (stats && cut.dim >= 0) (cut.top ? stats->top_cuts : stats->window_cuts)++;
+  part.dim = static_cast<uint8_t>(cut.dim >= 0 ? cut.dim : kDimSport);
+  part.shift = static_cast<uint8_t>(cut.shift);
+  part.mask = static_cast<uint16_t>(cut.dim >= 0 ? cut.mask() : 0);
+  return first_root;
 }
 
-// A partition's "tree" of one leaf holding every entry of `ids` in match order: its root.
+// A partition's "tree" of one leaf holding every entry of `ids` in match order: its index in
+// store.roots (no root cut).
 uint32_t one_leaf_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, bool v4, TreeStore& store) {
   std::vector<uint32_t>& leaf_ids = v4 ? store.leaf4_ids : store.leaf_ids;
   const uint32_t start = static_cast<uint32_t>(leaf_ids.size());
@@ -378,7 +553,8 @@ uint32_t one_leaf_tree(const std::vector<HotEntry>& hot, const std::vector<uint3
   }
   const uint32_t root = static_cast<uint32_t>(store.nodes.size());
   store.nodes.push_back(leaf_node4(root, start, static_cast<uint32_t>(ids.size())));
-  return root;
+  store.roots.push_back(root);
+  return static_cast<uint32_t>(store.roots.size() - 1);
 }
 
 // Whether a prefix mask (contiguous from the top, as the loader builds them) is at least len bits.
@@ -387,18 +563,20 @@ bool prefix_at_least(uint64_t mask_hi, uint64_t mask_lo, uint32_t len) {
 }
 
 // Partition tests, tried in order when a set's tree copies too much: entries passing go to
-// one partition, the rest to another (EffiCuts' separation by which fields are wide). Long
-// address prefixes first: security groups test the remote prefix, ClassBench both.
+// one partition, the rest to another (EffiCuts' separation by which fields are wide). Any
+// address prefix of 8 bits or more first: a root cut on the top bits never copies such an
+// entry, so one partition holds all of them (rulegen IPv4 at 1,000 rules: 2 trees where /16
+// first made 3); security groups test the remote prefix, ClassBench both.
 constexpr uint32_t kCriteria = 8;
 bool narrow(const HotEntry& e, uint8_t family, uint32_t c) {
   const bool v4 = family == 4;
   switch (c) {
-    case 0: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 16u : 56u));
-    case 1: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 16u : 56u));
-    case 2: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 24u : 80u));
-    case 3: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 24u : 80u));
-    case 4: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 8u : 32u));
-    case 5: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 8u : 32u));
+    case 0: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 8u : 32u));
+    case 1: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 8u : 32u));
+    case 2: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 16u : 56u));
+    case 3: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 16u : 56u));
+    case 4: return prefix_at_least(e.src_mask_hi, e.src_mask_lo, (v4 ? 24u : 80u));
+    case 5: return prefix_at_least(e.dst_mask_hi, e.dst_mask_lo, (v4 ? 24u : 80u));
     case 6: return e.dport_span < 1024;
     default: return e.sport_span < 1024;
   }
@@ -419,14 +597,15 @@ constexpr uint32_t kTinyPart = 8;
 // HyperSplit tree copies the entries wide in the field it cuts, so a set holding many entries
 // wide in the source and many wide in the destination (at /16) copies one group or the other
 // whichever it cuts. The trial over the whole run failed this way on every benchmark profile
-// after building ~4x the final nodes: 70 % of the build. Smaller sets still get their trial.
+// after building ~4x the final nodes: 70 % of the build. Smaller sets still get their trial,
+// and so do mixed ones whose root cut sheds most entries (build_tree's `mixed`).
 bool mixed_widths(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, uint8_t family) {
   const uint32_t n = static_cast<uint32_t>(ids.size());
   if (n < kMixedMinEntries) return false;
   uint32_t src_wide = 0, dst_wide = 0;
   for (uint32_t id : ids) {
-    src_wide += !narrow(hot[id], family, 0);
-    dst_wide += !narrow(hot[id], family, 1);
+    src_wide += !narrow(hot[id], family, 2);
+    dst_wide += !narrow(hot[id], family, 3);
   }
   return std::min(src_wide, dst_wide) >= std::max(kMixedMinWide, n / 16);
 }
@@ -454,8 +633,10 @@ struct PartBuilder {
       }
       return;
     }
-    if (crit < kCriteria && !(crit <= 1 && mixed_widths(hot, ids, family))) {
-      root = build_tree(hot, ids, family == 4, store, sc, &st, kMaxCopies, kMaxLeafOk);
+    Part part{0, ids.front(), 1};
+    if (crit < kCriteria) {
+      root = build_tree(hot, ids, family == 4, store, sc, &st, kMaxCopies, kMaxLeafOk, part,
+                        crit <= 1 && mixed_widths(hot, ids, family));
     }
     if (root == ~0u) {
       std::vector<uint32_t> a, b;
@@ -472,15 +653,18 @@ struct PartBuilder {
         return;
       }
       st = {};
-      root = build_tree(hot, ids, family == 4, store, sc, &st, 0, 0);
+      root = build_tree(hot, ids, family == 4, store, sc, &st, 0, 0, part);
     }
-    store.parts.push_back(Part{root, ids.front(), 1});
+    part.root = root;
+    store.parts.push_back(part);
     if (stats) {
       stats->nodes += st.nodes;
       stats->leaves += st.leaves;
       stats->leaf_entries += st.leaf_entries;
       stats->max_depth = std::max(stats->max_depth, st.max_depth);
       stats->max_leaf = std::max(stats->max_leaf, st.max_leaf);
+      stats->top_cuts += st.top_cuts;
+      stats->window_cuts += st.window_cuts;
     }
   }
 };

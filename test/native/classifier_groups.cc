@@ -15,6 +15,37 @@ using namespace sgfw;
 using namespace sgfw::table;
 using namespace sgfw::test;
 
+namespace {
+
+// Four shapes of `each` TCP entries in random order, then the default: source /32s; any source
+// and destination /32s; any addresses with one destination port; any addresses with one source
+// port. A tree over any two shapes copies one into most leaves of the other, so the run splits
+// into four trees (source prefixes, destination prefixes, then port widths), walked as a group
+// of four: root cuts keep address partitions whole, and runs of rulegen's entries now split
+// into one to three trees only.
+std::vector<BEntry> four_shapes(RuleGen& g, uint32_t each) {
+  std::vector<BEntry> run;
+  for (uint32_t shape = 0; shape < 4; shape++) {
+    for (uint32_t k = 0; k < each; k++) {
+      BEntry e;
+      e.family = 4, e.proto = kProtoTcp, e.action = uint8_t(g.chance(50));
+      if (shape == 0) e.src = ip4(uint8_t(g.below(256)), uint8_t(g.below(256)), uint8_t(g.below(256)), 1), e.src_len = 32;
+      if (shape == 1) e.dst = ip4(uint8_t(g.below(256)), uint8_t(g.below(256)), uint8_t(g.below(256)), 2), e.dst_len = 32;
+      if (shape == 2) e.dport_lo = e.dport_hi = uint16_t(g.below(65536));
+      if (shape == 3) e.sport_lo = e.sport_hi = uint16_t(g.below(65536));
+      run.push_back(e);
+    }
+  }
+  for (uint32_t i = uint32_t(run.size()); i > 1; i--) std::swap(run[i - 1], run[g.below(i)]);
+  BEntry d;
+  d.family = 0, d.proto = 0, d.flags = table::kFlagProtoAny, d.reason = 1;
+  run.push_back(d);
+  for (uint32_t i = 0; i < run.size(); i++) run[i].rule = i;
+  return run;
+}
+
+}  // namespace
+
 TEST_CASE("grouped partition walks == linear on runs of every shape") {
   uint64_t bad = 0, lookups = 0, matched = 0;
   uint32_t by_parts[5] = {}, partitions = 0;  // tables by the widest group of trees they walk together
@@ -24,10 +55,10 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
     CAPTURE(seed);
     RuleGen g(1000 + seed);
     const uint32_t n = 16 + seed % 4 * 300 + g.below(300);
-    std::vector<BEntry> run = g.run(n, 0);
+    std::vector<BEntry> run = seed % 4 == 3 ? four_shapes(g, 60 + g.below(60)) : g.run(n, 0);
     // Wide entries (any address, maybe any port) at random places: they make a single tree
     // copy too much, so the run splits; a few long-prefix ones make small partitions.
-    for (uint32_t i = 0; i + 1 < run.size(); i++) {
+    for (uint32_t i = 0; i + 1 < run.size() && seed % 4 != 3; i++) {
       BEntry& e = run[i];
       const uint32_t r = g.below(100);
       if (r < 8) {
@@ -73,10 +104,10 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
 }
 
 TEST_CASE("a deep partition last in its group is walked to its leaf") {
-  // Wide entries first (any or /8 addresses, so a single tree would copy them into every
+  // Wide entries first (any source address, so a single tree would copy them into every
   // leaf and the run splits), then a long run of narrow ones: the narrow entries' partition,
   // the deepest, comes last in the min_id order, after shallow ones. The wide entries name
-  // ports the packets never use, so the deep partition's leaf decides the match; a group
+  // ports the packets rarely use, so the deep partition's leaf decides the match; a group
   // loop that stopped when its first walks reached their leaves would scan an inner node.
   uint64_t bad = 0, lookups = 0, deep_matches = 0;
   uint32_t four_or_more = 0;
@@ -84,14 +115,17 @@ TEST_CASE("a deep partition last in its group is walked to its leaf") {
     CAPTURE(seed);
     RuleGen g(5000 + seed);
     std::vector<BEntry> run;
-    for (uint32_t shape = 0; shape < 6; shape++)
-      for (uint32_t k = 0; k < 10; k++) {
+    // Three shapes the root cut cannot keep in one tree with the narrow entries or with one
+    // another (see four_shapes): destination /8s, one destination port (any source port), one
+    // source port (any destination port).
+    for (uint32_t shape = 0; shape < 3; shape++)
+      for (uint32_t k = 0; k < 40; k++) {
         BEntry e;
         e.family = 4, e.proto = kProtoTcp;
         e.sport_lo = e.sport_hi = 7;  // never a packet's source port (RuleGen draws >= 1024 or listed ones)
-        e.dport_lo = e.dport_hi = uint16_t(1 + shape * 10 + k);
-        if (shape % 3 == 1) e.src = ip4(uint8_t(10 + k), 0, 0, 0), e.src_len = 8;
-        if (shape % 3 == 2) e.dst = ip4(uint8_t(10 + k), 0, 0, 0), e.dst_len = 8;
+        if (shape == 0) e.dst = ip4(uint8_t(10 + k), 0, 0, 0), e.dst_len = 8;
+        if (shape == 1) e.dport_lo = e.dport_hi = uint16_t(60000 + k), e.sport_lo = 0, e.sport_hi = 65535;
+        if (shape == 2) e.sport_lo = e.sport_hi = uint16_t(1 + k);
         run.push_back(e);
       }
     const uint32_t wide = uint32_t(run.size());
