@@ -3,6 +3,9 @@
 // scan, on ClassBench-style sets (classbench.h, profiles acl and fw) and on the tests' own
 // generator (test/native/classifier_rulegen.h, profile "rulegen"); table build (load_table:
 // validate + crc + build) and swap (publish to the workers' TableSlot) time per size.
+// `--blob FILE` (profile "sg"): a table the controller compiled from a security-group policy
+// (bench/gen-policy.ts, then test/fuzz/make-blob.mjs), its first interface's ingress run, with
+// headers to that interface's addresses drawn from the run's own entries (see sg_headers).
 // Measurement loop folded from bench/classifier_bench.cc (its author's logic: a power-of-two
 // ring of headers, the tree checked against the linear scan first, a sink against dead code).
 //
@@ -14,6 +17,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +28,8 @@
 #include <vector>
 
 #include "classbench.h"
+#include "core/bytes.h"
+#include "table/format.h"
 #include "classifier_rulegen.h"
 #include "engine/table_slot.h"
 #include "table/loader.h"
@@ -51,6 +59,80 @@ double rate(const std::vector<Header>& h, size_t count, F&& f, int64_t& sink) {
   return double(count) / std::max(dt, 1e-9);
 }
 
+// Headers for the first interface's ingress run of a compiled policy blob, read with format.h's
+// offsets: 70 % inside a random entry of the run (its family, protocol, source prefix, ports,
+// ICMP type), the rest from anywhere (TCP or UDP, a random source, a port under 1024 or any);
+// the destination is one of the interface's addresses of the packet's family.
+bool sg_headers(const std::vector<uint8_t>& b, uint64_t seed, std::vector<Header>& hs, uint32_t& run_len) {
+  namespace F = table;
+  if (b.size() < F::header::kSize) return false;
+  const uint8_t* h = b.data();
+  const uint32_t ifaces_off = load_le32(h + F::header::kInterfacesOff.off);
+  const uint32_t addrs_off = load_le32(h + F::header::kAddressesOff.off);
+  const uint32_t entries_off = load_le32(h + F::header::kEntriesOff.off);
+  const uint32_t esize = load_le16(h + F::header::kEntryRecordSize.off);
+  const uint8_t* i0 = h + ifaces_off;
+  const uint32_t a_first = load_le32(i0 + F::iface::kAddrFirst.off), a_count = load_le32(i0 + F::iface::kAddrCount.off);
+  const uint32_t e_first = load_le32(i0 + F::iface::kIngressFirst.off);
+  run_len = load_le32(i0 + F::iface::kIngressCount.off);
+  std::vector<std::pair<uint8_t, const uint8_t*>> addrs;  // family, 16 bytes
+  for (uint32_t a = 0; a < a_count; a++) {
+    const uint8_t* r = h + addrs_off + size_t{a_first + a} * F::kAddressRecordSize;
+    addrs.emplace_back(r[F::address::kFamily.off], r + F::address::kAddr.off);
+  }
+  if (addrs.empty() || run_len == 0) return false;
+  std::mt19937_64 rng(seed);
+  auto pick_addr = [&](uint8_t fam) -> const uint8_t* {
+    for (int k = 0; k < 8; k++) {
+      const auto& a = addrs[rng() % addrs.size()];
+      if (a.first == fam) return a.second;
+    }
+    return nullptr;
+  };
+  for (Header& x : hs) {
+    for (;;) {
+      x = Header{};
+      Tuple& t = x.t;
+      uint8_t src_len = 0;
+      const uint8_t* src_prefix = nullptr;
+      if (rng() % 100 < 70) {
+        const uint8_t* e = h + entries_off + size_t{e_first + static_cast<uint32_t>(rng() % run_len)} * esize;
+        const uint8_t fam = e[F::entry::kFamily.off];
+        t.family = fam ? fam : (rng() & 1 ? 4 : 6);
+        const uint8_t flags = e[F::entry::kFlags.off];
+        t.proto = (flags & F::kFlagProtoAny) ? (rng() & 1 ? 6 : 17) : e[F::entry::kProto.off];
+        src_len = e[F::entry::kSrcLen.off];
+        src_prefix = e + F::entry::kSrc.off;
+        auto in = [&](F::Field lo, F::Field hi) {
+          const uint16_t a = load_le16(e + lo.off), z = load_le16(e + hi.off);
+          return static_cast<uint16_t>(a + rng() % (uint32_t{z} - a + 1));
+        };
+        t.sport = in(F::entry::kSportLo, F::entry::kSportHi);
+        t.dport = in(F::entry::kDportLo, F::entry::kDportHi);
+        x.itype = (flags & F::kFlagIcmpTypeAny) ? static_cast<uint8_t>(rng()) : e[F::entry::kIcmpType.off];
+        x.icode = (flags & F::kFlagIcmpCodeAny) ? static_cast<uint8_t>(rng()) : e[F::entry::kIcmpCode.off];
+      } else {
+        t.family = rng() % 5 ? 4 : 6;
+        t.proto = rng() & 1 ? 6 : 17;
+        t.sport = static_cast<uint16_t>(rng());
+        t.dport = static_cast<uint16_t>(rng() & 1 ? rng() % 1024 : rng());
+      }
+      const uint8_t* dst = pick_addr(t.family);
+      if (!dst) continue;  // the interface has no address of this family
+      const int nbytes = t.family == 4 ? 4 : 16;
+      for (int k = 0; k < nbytes; k++) t.src[k] = static_cast<uint8_t>(rng());
+      for (int k = 0; k < src_len && k < nbytes * 8; k++) {  // the entry's prefix bits
+        const uint8_t bit = 0x80 >> (k & 7);
+        t.src[k / 8] = static_cast<uint8_t>((t.src[k / 8] & ~bit) | (src_prefix[k / 8] & bit));
+      }
+      std::memcpy(t.dst, dst, 16);
+      if (t.proto == 1 || t.proto == 58) t.sport = t.dport = 0;  // ICMP: ports carry the identifier (0 here)
+      break;
+    }
+  }
+  return true;
+}
+
 std::string list(const std::vector<double>& v) {
   std::string s = "[";
   char buf[64];
@@ -69,6 +151,7 @@ int main(int argc, char** argv) {
   int runs = 5;
   double seconds = 0.15;
   uint64_t seed = 1;
+  std::string blob_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
@@ -76,6 +159,7 @@ int main(int argc, char** argv) {
     else if (k == "--runs") runs = std::max(1, std::atoi(v));
     else if (k == "--seconds") seconds = std::atof(v);
     else if (k == "--seed") seed = std::strtoull(v, nullptr, 10);
+    else if (k == "--blob") blob_file = v, profile = "sg";
     else if (k == "--sizes") {
       sizes.clear();
       for (const char* p = v; *p;) {
@@ -87,16 +171,32 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (profile != "acl" && profile != "fw" && profile != "rulegen") {
-    std::fprintf(stderr, "profile must be acl, fw or rulegen\n");
+  if (profile != "acl" && profile != "fw" && profile != "rulegen" && profile != "sg") {
+    std::fprintf(stderr, "profile must be acl, fw or rulegen (or --blob FILE)\n");
     return 2;
+  }
+  std::vector<uint8_t> sg_blob;
+  if (profile == "sg") {
+    std::ifstream f(blob_file, std::ios::binary);
+    sg_blob.assign(std::istreambuf_iterator<char>(f), {});
+    if (sg_blob.empty()) {
+      std::fprintf(stderr, "%s: cannot read\n", blob_file.c_str());
+      return 2;
+    }
+    sizes = {0};  // one table: the blob's
   }
 
   for (uint32_t n : sizes) {
     // Rule set and headers.
     test::BlobSpec spec;
     std::vector<Header> hs(1 << 14);
-    if (profile == "rulegen") {
+    uint32_t run_len = 0;
+    if (profile == "sg") {
+      if (!sg_headers(sg_blob, seed, hs, run_len)) {
+        std::fprintf(stderr, "%s: no first interface with an ingress run and an address\n", blob_file.c_str());
+        return 2;
+      }
+    } else if (profile == "rulegen") {
       test::RuleGen g(42 + n + seed);  // bench/classifier_bench.cc's seeds, moved by --seed
       spec = test::random_table(g, n, 4);
       const auto& run = spec.ifaces[0].ingress;
@@ -109,7 +209,8 @@ int main(int argc, char** argv) {
       spec = g.table(n);
       for (Header& h : hs) g.header(spec.ifaces[0].ingress, h.t, h.itype, h.icode);
     }
-    const std::vector<uint8_t> blob = test::build_blob(spec);
+    const std::vector<uint8_t> blob = profile == "sg" ? sg_blob : test::build_blob(spec);
+    if (profile != "sg") run_len = uint32_t(spec.ifaces[0].ingress.size());
 
     // Build (load) and swap times, each run; the last tables are the ones measured.
     std::vector<double> load_ms, load_cpu_ms, lin_load_ms, swap_us;
@@ -143,7 +244,7 @@ int main(int argc, char** argv) {
 
     // The chosen classifier must agree with the linear scan before its speed means anything.
     int64_t sink = 0, pos_sum = 0, matched = 0;
-    const uint32_t last = uint32_t(spec.ifaces[0].ingress.size()) - 1;
+    const uint32_t last = run_len - 1;  // the run's last entry: its default
     for (const Header& h : hs) {
       const int32_t a = chosen->first_match(0, Direction::Ingress, h.t, h.itype, h.icode);
       const int32_t b = linear->first_match(0, Direction::Ingress, h.t, h.itype, h.icode);
@@ -172,7 +273,7 @@ int main(int argc, char** argv) {
         "{\"profile\":\"%s\",\"rules\":%u,\"entries\":%zu,\"blobBytes\":%zu,\"chosen\":%s,\"linear\":%s,"
         "\"loadMs\":%s,\"loadCpuMs\":%s,\"linearLoadMs\":%s,\"swapUs\":%s,\"classifierKiB\":%.1f,\"treeDepth\":%u,\"maxLeaf\":%u,"
         "\"nodes\":%u,\"partitions\":%u,\"maxPartitions\":%u,\"avgMatchIndex\":%.1f,\"matchedShare\":%.3f,\"treeLookups\":%zu,\"linearLookups\":%zu,\"sink\":%lld}\n",
-        profile.c_str(), n, spec.ifaces[0].ingress.size(), blob.size(), list(tree_rates).c_str(), list(lin_rates).c_str(),
+        profile.c_str(), profile == "sg" ? chosen->rule_count() : n, size_t{run_len}, blob.size(), list(tree_rates).c_str(), list(lin_rates).c_str(),
         list(load_ms).c_str(), list(load_cpu_ms).c_str(), list(lin_load_ms).c_str(), list(swap_us).c_str(), double(chosen->classifier_bytes()) / 1024.0,
         st.max_depth, st.max_leaf, st.nodes, st.partitions, st.max_partitions, double(pos_sum) / double(hs.size()), double(matched) / double(hs.size()), tree_n,
         lin_n, static_cast<long long>(sink & 0xff));

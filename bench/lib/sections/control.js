@@ -10,7 +10,7 @@ import { must, sig, si, table, shellLine } from '../util.js';
 
 const SIZES = [10, 100, 1000];
 
-function policyFile(n) {
+export function policyFile(n) {
   return join(OUT, `policy-alibaba-${n}-s1.json`);
 }
 
