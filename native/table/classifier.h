@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -224,6 +225,7 @@ struct TreeStats {
   uint32_t one_leaf_parts = 0;  // partitions of a few entries kept as one leaf (Part::group 0)
   uint32_t max_group = 0;       // the widest group of trees a lookup walks together (Part::group)
   uint32_t top_cuts = 0, window_cuts = 0;  // partitions with a root cut on a field's top bits / lower bits (Part)
+  uint32_t catch_alls = 0;  // (run, family) pairs closed by an entry matching every packet (kCatchAll)
 };
 
 // One partition of a (run, family): a tree over entries alike in which fields are wide
@@ -244,11 +246,27 @@ struct Part {
   uint8_t dim = kDimSport, shift = 0;
   uint16_t mask = 0;
 };
+// Part::group of a (run, family)'s last partition when min_id is an entry matching every
+// packet of the family (no tree, counted in nparts): the lookup's best before any walk.
+inline constexpr uint32_t kCatchAll = 5;
+
+// Storage on 64-byte boundaries (cache lines): IPv4 leaves of two start at even indices.
+template <typename T>
+struct LineAllocator {
+  using value_type = T;
+  LineAllocator() = default;
+  template <typename U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  template <typename U>
+  bool operator==(const LineAllocator<U>&) const { return true; }
+};
 
 // Where the trees go: nodes and partitions for both families, leaves by family.
 struct TreeStore {
   std::vector<Node4> nodes;
-  std::vector<Leaf4> leaf4;  // IPv4 trees' leaves
+  std::vector<Leaf4, LineAllocator<Leaf4>> leaf4;  // IPv4 trees' leaves
   std::vector<uint32_t> leaf4_ids;
   std::vector<HotEntry> leaf_hot;  // IPv6 trees' leaves
   std::vector<uint32_t> leaf_ids;

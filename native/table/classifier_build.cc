@@ -97,6 +97,7 @@ struct Scratch {
   std::vector<uint16_t> spans;  // per candidate: the dimensions in which it spans the node's box
   std::vector<Node> bin;        // the binary tree being built
   std::vector<uint32_t> leaf_locs;  // the tree's leaves' entries (local), copied out on success
+  std::vector<uint32_t> leaf_slots;  // the tree's leaves (bin slots) in the order of leaf_locs
   std::vector<uint32_t> slice_count;  // root cut: per slice counts, then list offsets
   std::vector<uint32_t> slice_lists;  // root cut: the slices' entries (local), match order
   std::vector<uint32_t> run_beg;      // root cut: first slice of each run of equal slices
@@ -124,6 +125,7 @@ struct Builder {
   void leaf(uint32_t slot, size_t beg, uint32_t n, uint32_t depth) {
     sc.bin[slot] = Node{n, static_cast<uint32_t>(sc.leaf_locs.size()), kLeaf};
     sc.leaf_locs.insert(sc.leaf_locs.end(), sc.work.begin() + beg, sc.work.begin() + beg + n);
+    sc.leaf_slots.push_back(slot);
     spent += n;
     if (stats) {
       stats->leaves++;
@@ -491,6 +493,7 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
   const uint32_t nruns = static_cast<uint32_t>(run_beg.size());
   run_beg.push_back(ns);
   sc.leaf_locs.clear();
+  sc.leaf_slots.clear();
   sc.work.clear();
   sc.work.reserve(4 * lists.size() + 64);
   sc.bin.assign(nruns, Node{});
@@ -513,19 +516,43 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
     sc.work.resize(beg);
   }
   if (b.failed) return ~0u;
-  // Leaves to the store, copies of the entries in match order; leaf refs shift by the base.
+  // Leaves to the store, copies of the entries in match order. An IPv4 leaf of two starts at
+  // an even index, so that both lie in one cache line (the store is 64-byte aligned): the
+  // lookup reads both. Empty leaves point at one entry of padding (id ~0u, never better than
+  // any match): the lookup tests a leaf's first entry without looking at its count.
   std::vector<uint32_t>& leaf_ids = v4 ? store.leaf4_ids : store.leaf_ids;
-  const uint32_t base = static_cast<uint32_t>(leaf_ids.size());
   const size_t k = sc.leaf_locs.size();
-  leaf_ids.reserve(base + k);
-  if (v4) store.leaf4.reserve(base + k);
-  else store.leaf_hot.reserve(base + k);
-  for (uint32_t l : sc.leaf_locs) {
-    leaf_ids.push_back(ids[l]);
-    if (v4) store.leaf4.push_back(leaf4_of(hot[ids[l]]));
-    else store.leaf_hot.push_back(hot[ids[l]]);
+  leaf_ids.reserve(leaf_ids.size() + k + k / 2 + 1);
+  if (v4) store.leaf4.reserve(store.leaf4.size() + k + k / 2 + 1);
+  else store.leaf_hot.reserve(store.leaf_hot.size() + k + 1);
+  auto pad_entry = [&] {
+    leaf_ids.push_back(~0u);
+    if (v4) store.leaf4.push_back(Leaf4{});
+    else store.leaf_hot.push_back(HotEntry{});
+  };
+  bool empty = false;
+  for (uint32_t slot : sc.leaf_slots) {
+    Node& nd = sc.bin[slot];
+    const uint32_t n = static_cast<uint32_t>(nd.thr);
+    if (n == 0) {
+      empty = true;
+      continue;
+    }
+    if (v4 && n == 2 && (leaf_ids.size() & 1)) pad_entry();
+    const uint32_t at = static_cast<uint32_t>(leaf_ids.size());
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t id = ids[sc.leaf_locs[nd.ref + i]];
+      leaf_ids.push_back(id);
+      if (v4) store.leaf4.push_back(leaf4_of(hot[id]));
+      else store.leaf_hot.push_back(hot[id]);
+    }
+    nd.ref = at;
   }
-  for (Node& nd : sc.bin) nd.ref += nd.dim == kLeaf ? base : 0;
+  if (empty) {
+    const uint32_t pad = static_cast<uint32_t>(leaf_ids.size());
+    pad_entry();
+    for (uint32_t slot : sc.leaf_slots) sc.bin[slot].ref = sc.bin[slot].thr == 0 ? pad : sc.bin[slot].ref;
+  }
   store.nodes.reserve(store.nodes.size() + 2 * sc.bin.size() + nruns);  // a Node4 per binary node at most, 4 slots per internal one
   const uint32_t first_root = static_cast<uint32_t>(store.roots.size());
   for (uint32_t r = 0; r < nruns; r++) {
@@ -696,7 +723,22 @@ void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32
                       TreeStore& store, TreeStats* stats) {
   std::vector<Part>& parts = store.parts;
   const size_t first = parts.size();
-  if (!ids.empty()) PartBuilder{hot, family, store, stats, criteria_order(hot, ids, family), {}}.add(ids, 0);
+  // The first entry that matches every packet of the family (a closing default) ends the
+  // run: the entries after it never win, and it is the lookup's best before any walk (a
+  // catch-all Part, last). In the trees it lay in every leaf of the partition of wide entries:
+  // a leaf of two then held one entry and the default, the tree twice the leaves and one level
+  // deeper (rulegen 1,000, IPv4: the pair's walk was that tree's 3.1 steps a lookup, now 2.5).
+  const Rect full = full_box();
+  size_t end = 0;
+  while (end < ids.size() && !covers(rect_of(hot[ids[end]]), full)) end++;
+  auto partition = [&](const std::vector<uint32_t>& set) {
+    PartBuilder{hot, family, store, stats, criteria_order(hot, set, family), {}}.add(set, 0);
+  };
+  if (end == ids.size()) {
+    if (!ids.empty()) partition(ids);
+  } else if (end > 0) {
+    partition(std::vector<uint32_t>(ids.begin(), ids.begin() + end));
+  }
   std::sort(parts.begin() + first, parts.end(), [](const Part& a, const Part& b) { return a.min_id < b.min_id; });
   // group: how many trees start here in a row (at most 4, the widest walk group); 0 for a
   // one-leaf partition. The lookup walks only trees together, so a tiny partition between
@@ -705,11 +747,15 @@ void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32
     const bool tree = parts[i].group != 0;
     parts[i].group = !tree ? 0 : i + 1 < parts.size() ? std::min<uint32_t>(4, 1 + parts[i + 1].group) : 1;
   }
+  if (end < ids.size()) parts.push_back(Part{0, ids[end], kCatchAll});  // after the groups: never walked
   if (stats) {
-    const uint32_t np = static_cast<uint32_t>(parts.size() - first);
+    const uint32_t np = static_cast<uint32_t>(parts.size() - first) - (end < ids.size());  // trees and leaves
     stats->partitions += np;
     stats->max_partitions = std::max(stats->max_partitions, np);
-    for (size_t i = first; i < parts.size(); i++) stats->max_group = std::max(stats->max_group, parts[i].group);
+    for (size_t i = first; i < parts.size(); i++) {
+      if (parts[i].group != kCatchAll) stats->max_group = std::max(stats->max_group, parts[i].group);
+    }
+    stats->catch_alls += end < ids.size();
   }
 }
 

@@ -206,28 +206,38 @@ class MatchTable {
     const uint32_t* roots = trees_.roots.data();
     // The tree of partition q for this packet: its slice of the root cut (detail::Part).
     auto root = [&](const detail::Part& q) { return nodes + roots[q.root + (static_cast<uint32_t>(v[q.dim] >> q.shift) & q.mask)]; };
+    // A closing catch-all partition (detail::kCatchAll) is the match unless a walk finds an
+    // earlier one: the same for every lookup of the run, so the branch predicts.
     uint32_t best = ~0u;
+    if (nparts != 0 && p[nparts - 1].group == detail::kCatchAll) best = p[--nparts].min_id;
     // A leaf's entries in match order; the first match is the leaf's best, and ids not
-    // below the best so far cannot improve it.
-    auto scan = [&](const detail::Node4& n) {
+    // below the best so far cannot improve it. A leaf of at most two (nearly all: the build's
+    // leaf size) is tested whole without a branch: its first and last entries (the same one
+    // in a leaf of one; an empty leaf points at padding of id ~0u), the lower id of those
+    // that match. The loop's exit and the match test were 45 % of rulegen's mispredictions
+    // (rulegen 1,000 with the catch-all: 2.3 -> 0.94 a lookup, callgrind; +34 % lookups/s).
+    auto scan = [&](const detail::Node4& n) __attribute__((always_inline)) {
       const uint32_t start = detail::leaf_start(n), cnt = detail::leaf_count(n);
-      if constexpr (V4) {
-        const detail::Leaf4* leaf = trees_.leaf4.data() + start;
-        const uint32_t* ids = trees_.leaf4_ids.data() + start;
-        for (uint32_t j = 0; j < cnt && ids[j] < best; j++) {
-          if (detail::matches4(leaf[j], k4)) {
-            best = ids[j];
-            break;
-          }
-        }
-      } else {
-        const detail::HotEntry* hot = trees_.leaf_hot.data() + start;
-        const uint32_t* ids = trees_.leaf_ids.data() + start;
-        for (uint32_t j = 0; j < cnt && ids[j] < best; j++) {
-          if (detail::matches(hot[j], k)) {
-            best = ids[j];
-            break;
-          }
+      const uint32_t* ids = (V4 ? trees_.leaf4_ids.data() : trees_.leaf_ids.data()) + start;
+      [[maybe_unused]] const detail::Leaf4* leaf4 = nullptr;
+      [[maybe_unused]] const detail::HotEntry* hot = nullptr;
+      if constexpr (V4) leaf4 = trees_.leaf4.data() + start;
+      else hot = trees_.leaf_hot.data() + start;
+      auto test = [&](uint32_t j) __attribute__((always_inline)) {
+        if constexpr (V4) return detail::matches4(leaf4[j], k4);
+        else return detail::matches(hot[j], k);
+      };
+      if (cnt <= 2) [[likely]] {
+        const uint32_t j = cnt >> 1;
+        const uint32_t c0 = ids[0] | (uint32_t{test(0)} - 1), c1 = ids[j] | (uint32_t{test(j)} - 1);
+        const uint32_t c = c0 < c1 ? c0 : c1;
+        best = c < best ? c : best;
+        return;
+      }
+      for (uint32_t j = 0; j < cnt && ids[j] < best; j++) {
+        if (test(j)) {
+          best = ids[j];
+          break;
         }
       }
     };

@@ -74,6 +74,21 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
         e.src_len = e.family == 4 ? 32 : 128;
       }
     }
+    // No catch-all before the end (any addresses, any protocol): the trees would end there
+    // (classifier_build.cc's kCatchAll), and the runs split into fewer partitions.
+    for (uint32_t i = 0; i + 1 < run.size(); i++) {
+      BEntry& e = run[i];
+      if (e.src_len == 0 && e.dst_len == 0 && (e.flags & table::kFlagProtoAny)) {
+        e.proto = kProtoTcp;
+        e.flags = uint8_t(e.flags & ~table::kFlagProtoAny);
+      }
+    }
+    // Half the runs close with a TCP-only default instead of a catch-all: the wide entries'
+    // partition then holds the default in its leaves.
+    if (seed % 8 < 4 && seed % 4 != 3) {
+      run.back().proto = kProtoTcp;
+      run.back().flags = uint8_t(run.back().flags & ~table::kFlagProtoAny);
+    }
     const std::vector<uint8_t> blob = single_run_blob("eni-groups", run);
     MatchTable t;
     const LoadResult r = load_table(blob.data(), blob.size(), t, {ClassifierChoice::Tree});
@@ -100,7 +115,7 @@ TEST_CASE("grouped partition walks == linear on runs of every shape") {
   CHECK(by_parts[2] > 10);
   CHECK(by_parts[3] > 20);
   CHECK(by_parts[4] > 5);
-  CHECK(partitions > 600);
+  CHECK(partitions > 500);  // 577 (a closing catch-all is no partition: kCatchAll)
 }
 
 TEST_CASE("a deep partition last in its group is walked to its leaf") {
