@@ -589,11 +589,9 @@ bool prefix_at_least(uint64_t mask_hi, uint64_t mask_lo, uint32_t len) {
   return len <= 64 ? (mask_hi >> (64 - len)) & 1 : (mask_lo >> (128 - len)) & 1;
 }
 
-// Partition tests, tried in order when a set's tree copies too much: entries passing go to
-// one partition, the rest to another (EffiCuts' separation by which fields are wide). Any
-// address prefix of 8 bits or more first: a root cut on the top bits never copies such an
-// entry, so one partition holds all of them (rulegen IPv4 at 1,000 rules: 2 trees where /16
-// first made 3); security groups test the remote prefix, ClassBench both.
+// Partition tests, tried when a set's tree copies too much, in the order criteria_order
+// picks for the set: entries passing go to one partition, the rest to another (EffiCuts'
+// separation by which fields are wide).
 constexpr uint32_t kCriteria = 8;
 bool narrow(const HotEntry& e, uint8_t family, uint32_t c) {
   const bool v4 = family == 4;
@@ -639,7 +637,8 @@ bool mixed_widths(const std::vector<HotEntry>& hot, const std::vector<uint32_t>&
 
 // The order the partition criteria are tried in, per (run, family). Sets that test both
 // addresses (ClassBench acl/fw, rulegen): any prefix of 8 bits or more first (a root cut on
-// the top bits never copies such an entry, so one partition holds them all). Sets that test
+// the top bits never copies such an entry, so one partition holds them all: rulegen IPv4 at
+// 1,000 rules 2 trees where /16 first made 3). Sets that test
 // one address and leave the other wide in nearly every entry, as a security group's runs do
 // (the peer's prefix, any local address): long prefixes first, /16 then /24 then /8; the
 // wide-8 order split the bench's 1,000-rule Alibaba policy into 7 trees, 3 per lookup,
