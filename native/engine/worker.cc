@@ -95,13 +95,15 @@ void Worker::run(const std::atomic<bool>& stop) {
   std::vector<Decision> decisions(Engine::kMaxBatch);
   const uint8_t pass_unjudged = cfg_.on_error == OnError::Open ? 1 : 0;
   while (!stop.load(std::memory_order_relaxed) && !failed_.load(std::memory_order_relaxed)) {
-    if (slot_.generation() != generation_) adopt_table();
     const int n = src_->receive(frames.data(), cfg_.batch, cfg_.timeout_ms);
     if (n < 0) {
       error_ = src_->error();
       failed_.store(true, std::memory_order_release);
       break;
     }
+    // After receive(), not before: it may have waited in poll() across a reload, and a frame
+    // that arrived after the publish must meet the table the controller says is in force.
+    if (slot_.generation() != generation_) adopt_table();
     uint64_t now = 0;
     for (int base = 0; base < n; base += static_cast<int>(Engine::kMaxBatch)) {
       const int m = std::min(n - base, static_cast<int>(Engine::kMaxBatch));

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -35,8 +36,16 @@ std::vector<uint8_t> tcp4(const uint8_t src[4], const uint8_t dst[4], uint16_t s
 class ScriptedSource : public capture::PacketSource {
  public:
   void push(std::vector<uint8_t> frame) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      queue_.push_back(std::move(frame));
+    }
+    cv_.notify_all();
+  }
+  // Whether receive() is waiting for a frame now, as a live source blocked in poll().
+  bool waiting() {
     std::lock_guard<std::mutex> g(mu_);
-    queue_.push_back(std::move(frame));
+    return waiting_;
   }
   size_t verdicts() {
     std::lock_guard<std::mutex> g(mu_);
@@ -46,27 +55,27 @@ class ScriptedSource : public capture::PacketSource {
     std::lock_guard<std::mutex> g(mu_);
     return results_;
   }
+  // Waits up to timeout_ms for a frame, as a live source's poll() does.
   int receive(capture::Frame* frames, int max, int timeout_ms) override {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      int n = 0;
-      while (n < max && !queue_.empty()) {
-        held_.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        capture::Frame& f = frames[n++];
-        f.data = held_.back().data();
-        f.caplen = f.wirelen = static_cast<uint32_t>(held_.back().size());
-        f.link_type = 101;
-        // Live sources stamp frames with the real-time clock, which idle sweeps use too.
-        f.ts_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-        ++clock_;
-      }
-      if (n > 0) return n;
+    std::unique_lock<std::mutex> g(mu_);
+    waiting_ = true;
+    cv_.wait_for(g, std::chrono::milliseconds(timeout_ms), [&] { return !queue_.empty(); });
+    waiting_ = false;
+    int n = 0;
+    while (n < max && !queue_.empty()) {
+      held_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      capture::Frame& f = frames[n++];
+      f.data = held_.back().data();
+      f.caplen = f.wirelen = static_cast<uint32_t>(held_.back().size());
+      f.link_type = 101;
+      // Live sources stamp frames with the real-time clock, which idle sweeps use too.
+      f.ts_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+      ++clock_;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms < 5 ? timeout_ms : 5));
-    return 0;
+    return n;
   }
   void complete(const capture::Frame*, const uint8_t* accept, int n) override {
     std::lock_guard<std::mutex> g(mu_);
@@ -81,6 +90,8 @@ class ScriptedSource : public capture::PacketSource {
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool waiting_ = false;
   std::deque<std::vector<uint8_t>> queue_;
   std::deque<std::vector<uint8_t>> held_;
   std::vector<uint8_t> results_;
@@ -191,4 +202,31 @@ TEST_CASE("worker: audit forwards everything and counts what it would have dropp
   CHECK(s.counters.dropped == 1);  // the engine's verdict is kept in the counters
   stop = true;
   th.join();
+}
+
+// A reload's log line says the new table is in force: a frame that arrives after the publish
+// must be judged by it, even when the worker was already waiting in receive() (an idle port).
+TEST_CASE("worker: a frame that arrives while the worker waits is judged by the table published meanwhile") {
+  engine::TableSlot slot;
+  auto owned = std::make_unique<ScriptedSource>();
+  ScriptedSource& src = *owned;
+  engine::WorkerConfig cfg;
+  cfg.timeout_ms = 2000;  // long: the worker is surely inside receive() when the table changes
+  slot.publish(make_table(true));
+  engine::Worker w(std::move(owned), slot, cfg);
+  std::atomic<bool> stop{false};
+  std::thread th([&] { w.run(stop); });
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < 2000 && !src.waiting(); i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(src.waiting());
+    const bool allow = round % 2 == 1;
+    slot.publish(make_table(allow));
+    src.push(tcp4(kClient, kServer, static_cast<uint16_t>(41000 + round), 80, 0x02));
+    wait_for(src, static_cast<size_t>(round + 1));
+    CHECK_MESSAGE(src.results().back() == (allow ? 1 : 0), "round ", round);
+  }
+  stop = true;
+  src.push(tcp4(kClient, kServer, 42000, 22, 0x02));  // wakes the worker so that it sees stop
+  th.join();
+  CHECK(w.snapshot(0).generation == 5);
 }
