@@ -13,7 +13,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=gnu++1y"],
       "cflags_cc": ["-std=c++20", "-O2", "-fno-exceptions", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
-      "libraries": ["-lpcap", "-lnetfilter_queue", "-lmnl", "-lpthread"]
+      "libraries": ["-lnetfilter_queue", "-lmnl", "-lpthread", "-ldl"]
     }
   ]
 }

@@ -2,7 +2,6 @@
 #include "capture/pcap_live_source.h"
 
 #include <fcntl.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <sched.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "capture/libpcap.h"
 #include "capture/link_types.h"
 
 namespace sgfw::capture {
@@ -94,7 +94,7 @@ bool PcapLiveSource::fail(const char* fmt, ...) {
 }
 
 bool PcapLiveSource::fail_pcap(const char* what) {
-  return fail("%s: %s", what, pcap_ ? pcap_geterr(pcap_) : "not open");
+  return fail("%s: %s", what, pcap_ ? lib_->geterr(pcap_) : "not open");
 }
 
 bool PcapLiveSource::open(const std::string& ifname, const PcapLiveConfig& cfg) {
@@ -111,55 +111,59 @@ bool PcapLiveSource::open(const std::string& ifname, const PcapLiveConfig& cfg) 
   if (cfg.max_batch <= 0 || cfg.max_batch > kMaxBatchLimit) return fail("max_batch %d is not in 1..%d", cfg.max_batch, kMaxBatchLimit);
   if (cfg.buffer_mib == 0 || cfg.buffer_mib > 4096) return fail("buffer size %u MiB is not in 1..4096", cfg.buffer_mib);
 
+  std::string why;
+  lib_ = libpcap(&why);
+  if (!lib_) return fail("%s", why.c_str());
+
   {
     NetnsGuard ns(cfg.netns);
     if (!ns.ok()) return fail("%s", ns.why().c_str());
 
     char errbuf[PCAP_ERRBUF_SIZE] = "";
-    pcap_ = pcap_create(ifname.c_str(), errbuf);
+    pcap_ = lib_->create(ifname.c_str(), errbuf);
     if (!pcap_) return fail("%s", errbuf);
 
     // Settings before activation; each fails only on an activated handle, which this is not.
-    pcap_set_snaplen(pcap_, static_cast<int>(cfg.snaplen));
-    pcap_set_promisc(pcap_, cfg.promiscuous ? 1 : 0);
-    pcap_set_immediate_mode(pcap_, cfg.immediate ? 1 : 0);
-    pcap_set_buffer_size(pcap_, static_cast<int>(cfg.buffer_mib) << 20);
-    pcap_set_timeout(pcap_, 10);  // irrelevant in immediate mode; bounds block hand-over otherwise
-    nano_ = pcap_set_tstamp_precision(pcap_, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    lib_->set_snaplen(pcap_, static_cast<int>(cfg.snaplen));
+    lib_->set_promisc(pcap_, cfg.promiscuous ? 1 : 0);
+    lib_->set_immediate_mode(pcap_, cfg.immediate ? 1 : 0);
+    lib_->set_buffer_size(pcap_, static_cast<int>(cfg.buffer_mib) << 20);
+    lib_->set_timeout(pcap_, 10);  // irrelevant in immediate mode; bounds block hand-over otherwise
+    nano_ = lib_->set_tstamp_precision(pcap_, PCAP_TSTAMP_PRECISION_NANO) == 0;
 
-    const int rc = pcap_activate(pcap_);
+    const int rc = lib_->activate(pcap_);
     if (rc < 0) {
       // PCAP_ERROR carries its text in pcap_geterr; the others are also described by status.
-      const char* text = pcap_geterr(pcap_);
-      if (rc != PCAP_ERROR && (!text || !*text)) text = pcap_statustostr(rc);
-      fail("cannot capture (%s): %s", pcap_statustostr(rc), text);
+      const char* text = lib_->geterr(pcap_);
+      if (rc != PCAP_ERROR && (!text || !*text)) text = lib_->statustostr(rc);
+      fail("cannot capture (%s): %s", lib_->statustostr(rc), text);
       close();
       return false;
     }
     if (rc > 0) {
-      const char* text = pcap_geterr(pcap_);
-      warning_ = "pcap: " + ifname + ": " + pcap_statustostr(rc) + ((text && *text) ? std::string(": ") + text : "");
+      const char* text = lib_->geterr(pcap_);
+      warning_ = "pcap: " + ifname + ": " + lib_->statustostr(rc) + ((text && *text) ? std::string(": ") + text : "");
     }
   }
   // Precision actually in force (activation may fall back to micro).
-  nano_ = pcap_get_tstamp_precision(pcap_) == PCAP_TSTAMP_PRECISION_NANO;
-  link_type_ = dlt_to_linktype(pcap_datalink(pcap_));
+  nano_ = lib_->get_tstamp_precision(pcap_) == PCAP_TSTAMP_PRECISION_NANO;
+  link_type_ = dlt_to_linktype(lib_->datalink(pcap_));
 
   if (!cfg.filter.empty()) {
     bpf_program prog;
-    if (pcap_compile(pcap_, &prog, cfg.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      fail("bad filter \"%s\": %s", cfg.filter.c_str(), pcap_geterr(pcap_));
+    if (lib_->compile(pcap_, &prog, cfg.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      fail("bad filter \"%s\": %s", cfg.filter.c_str(), lib_->geterr(pcap_));
       close();
       return false;
     }
-    const int frc = pcap_setfilter(pcap_, &prog);
-    pcap_freecode(&prog);
+    const int frc = lib_->setfilter(pcap_, &prog);
+    lib_->freecode(&prog);
     if (frc != 0) { fail_pcap("cannot set the filter"); close(); return false; }
   }
 
   char errbuf[PCAP_ERRBUF_SIZE] = "";
-  if (pcap_setnonblock(pcap_, 1, errbuf) != 0) { fail("cannot make the capture non-blocking: %s", errbuf); close(); return false; }
-  fd_ = pcap_get_selectable_fd(pcap_);
+  if (lib_->setnonblock(pcap_, 1, errbuf) != 0) { fail("cannot make the capture non-blocking: %s", errbuf); close(); return false; }
+  fd_ = lib_->get_selectable_fd(pcap_);
   if (fd_ < 0) { fail("no selectable descriptor"); close(); return false; }
 
   snaplen_ = cfg.snaplen;
@@ -174,7 +178,7 @@ bool PcapLiveSource::open(const std::string& ifname, const PcapLiveConfig& cfg) 
 void PcapLiveSource::close() {
   if (pcap_) {
     refresh_stats();  // keep the final counters readable after close
-    pcap_close(pcap_);
+    lib_->close(pcap_);
   }
   pcap_ = nullptr;
   fd_ = -1;
@@ -202,7 +206,7 @@ void PcapLiveSource::on_packet(unsigned char* user, const ::pcap_pkthdr* h, cons
 }
 
 int PcapLiveSource::dispatch(int room) {
-  const int rc = pcap_dispatch(pcap_, room, &PcapLiveSource::on_packet, reinterpret_cast<unsigned char*>(this));
+  const int rc = lib_->dispatch(pcap_, room, &PcapLiveSource::on_packet, reinterpret_cast<unsigned char*>(this));
   if (rc == PCAP_ERROR) { fail_pcap("capture failed"); return -1; }
   return rc;  // PCAP_ERROR_BREAK (-2) only follows pcap_breakloop, which we never call
 }
@@ -249,7 +253,7 @@ void PcapLiveSource::refresh_stats() {
   if (!pcap_) return;
   pcap_stat s;
   std::memset(&s, 0, sizeof s);
-  if (pcap_stats(pcap_, &s) != 0) return;  // keep the last good values
+  if (lib_->stats(pcap_, &s) != 0) return;  // keep the last good values
   // pcap_stats reports totals since activation as 32-bit counters; extend them to 64 bits.
   static_assert(sizeof(s.ps_recv) == 4, "pcap_stat counters are u_int");
   accumulate(counters_.ps_recv, last_recv_, s.ps_recv);

@@ -26,6 +26,8 @@ struct pcap_pkthdr;
 
 namespace sgfw::capture {
 
+struct Libpcap;  // libpcap.h: the library's calls, loaded when a capture opens
+
 struct PcapLiveConfig {
   uint32_t snaplen = 262144;     // libpcap's MAXIMUM_SNAPLEN: whole frames, GRO super-frames too
   uint32_t buffer_mib = 16;      // kernel ring (pcap_set_buffer_size)
@@ -83,6 +85,7 @@ class PcapLiveSource final : public PacketSource {
   int dispatch(int room);
   void refresh_stats();
 
+  const Libpcap* lib_ = nullptr;  // set by open(), before pcap_
   pcap* pcap_ = nullptr;
   int fd_ = -1;                 // pcap_get_selectable_fd
   std::string ifname_;
