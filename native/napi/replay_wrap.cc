@@ -99,7 +99,13 @@ Napi::Value JsReplay(const Napi::CallbackInfo& info) {
     engine::ReplayTable rt;
     rt.before_packet = static_cast<uint64_t>(t.Get("before").As<Napi::Number>().Int64Value());
     rt.table = load_table_or_throw(env, t.Get("blob"), o.Get("classifier"));
-    if (!rt.table) return env.Undefined();
+    if (!rt.table) {
+      // Which of the tables was refused, so that the caller can name its file.
+      Napi::Error e = env.GetAndClearPendingException();
+      e.Value().Set("tableIndex", Napi::Number::New(env, i));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     opts.tables.push_back(std::move(rt));
   }
   engine::ReplayResult r;

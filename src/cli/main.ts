@@ -10,6 +10,8 @@ usage:
   sgfw check   --policy P [--json]
   sgfw explain --policy P --interface ID --direction ingress|egress --protocol PROTO
                --src A --dst B [--src-port N] [--dst-port N] [--icmp-type T] [--icmp-code C] [--json]
+  sgfw compile --policy P --out TABLE [--json]   (P validated and compiled once; TABLE serves
+               as --policy for replay, which then skips the JSON)
   sgfw replay  [--policy P TRACE] [--verdicts F.jsonl] [--swap N:P2]... [--write-accepted F.pcap]
                [--write-dropped F.pcap] [--flow-log F] [--json] [--diff NEW.json]
                (no policy and trace: the embedded demo)
@@ -28,6 +30,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check.js')).runCheck,
+  compile: async () => (await import('./compile.js')).runCompile,
   explain: async () => (await import('./explain.js')).runExplain,
   replay: async () => (await import('./replay.js')).runReplayCommand,
   monitor: async () => (await import('./live.js')).runMonitor,

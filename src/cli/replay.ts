@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { parse, flag, str, strs, required } from './args.js';
 import { UsageError } from './exit.js';
-import { loadPolicyTable, type LoadedPolicy } from '../dataplane/policy-table.js';
+import type { LoadedPolicy } from '../dataplane/policy-table.js';
 import { diffFlows, runReplay, type ReplaySwap } from '../dataplane/replay.js';
+import { isTableFile, readTableFile, type TableBlob } from '../table/table-file.js';
 import { formatSummary } from './summary-text.js';
 
 const OPTIONS = {
@@ -20,10 +21,24 @@ const OPTIONS = {
   classifier: { type: 'string' },
 } as const;
 
-function parseSwap(text: string): ReplaySwap {
+/** The policy JSON, loaded, validated and compiled. Imported here: a table file needs none of it. */
+async function loadPolicy(file: string): Promise<LoadedPolicy> {
+  return (await import('../dataplane/policy-table.js')).loadPolicyTable(file);
+}
+
+/** A table file from `sgfw compile` as it is, or else the policy JSON compiled. */
+async function loadTable(file: string): Promise<TableBlob | LoadedPolicy> {
+  return isTableFile(file) ? readTableFile(file) : loadPolicy(file);
+}
+
+function isPolicy(t: TableBlob | LoadedPolicy): t is LoadedPolicy {
+  return 'table' in t;
+}
+
+async function parseSwap(text: string): Promise<ReplaySwap> {
   const m = /^(\d+):(.+)$/.exec(text);
-  if (!m) throw new UsageError(`sgfw replay: --swap ${JSON.stringify(text)} is not N:POLICY.json`);
-  return { before: Number(m[1]), policy: loadPolicyTable(m[2]!) };
+  if (!m) throw new UsageError(`sgfw replay: --swap ${JSON.stringify(text)} is not N:POLICY (a policy JSON or a compiled table)`);
+  return { before: Number(m[1]), policy: await loadTable(m[2]!) };
 }
 
 function enumFlag<T extends string>(value: string | undefined, name: string, allowed: readonly T[]): T | undefined {
@@ -37,7 +52,7 @@ function enumFlag<T extends string>(value: string | undefined, name: string, all
 export async function runReplayCommand(argv: string[]): Promise<number> {
   const p = parse('replay', argv, OPTIONS, 1);
   const json = flag(p, 'json');
-  let policy: LoadedPolicy;
+  let policy: TableBlob | LoadedPolicy;
   let trace: string;
   let traceLabel: string | undefined;
   let cleanup = () => {};
@@ -52,7 +67,7 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     cleanup = demo.cleanup;
     if (!json) process.stderr.write(`sgfw replay: no --policy and TRACE given: judging the embedded demo trace\n`);
   } else {
-    policy = loadPolicyTable(required('replay', p, 'policy'));
+    policy = await loadTable(required('replay', p, 'policy'));
     if (p.positionals.length !== 1) throw new UsageError('sgfw replay: give one TRACE (pcap or pcapng)');
     trace = p.positionals[0]!;
     if (!existsSync(trace)) throw new UsageError(`${trace}: no such file`);
@@ -62,7 +77,11 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     const classifier = enumFlag(str(p, 'classifier'), 'classifier', ['auto', 'linear', 'tree'] as const);
     const diffFile = str(p, 'diff');
     if (diffFile !== undefined) {
-      const next = loadPolicyTable(diffFile);
+      // The diff names interfaces by id, which only the compiled policy carries.
+      if (!isPolicy(policy) || isTableFile(diffFile)) {
+        throw new UsageError('sgfw replay: --diff compares two policy JSON files, not compiled tables');
+      }
+      const next = await loadPolicy(diffFile);
       const a = runReplay({ trace, policy, flowSummary: true, onConntrackFull, classifier });
       const b = runReplay({ trace, policy: next, flowSummary: true, onConntrackFull, classifier });
       const d = diffFlows(a.flows, b.flows, policy.table.interfaces.map((i) => i.id), next.table.interfaces.map((i) => i.id));
@@ -85,7 +104,8 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    const swaps = strs(p, 'swap').map(parseSwap);
+    const swaps: ReplaySwap[] = [];
+    for (const text of strs(p, 'swap')) swaps.push(await parseSwap(text));
     const { summary } = runReplay({
       trace,
       traceLabel,

@@ -1,20 +1,20 @@
-// `sgfw replay` as a library call: compile the policies, hand the blobs to the native
-// engine, and shape its counters into the summary of spec section 6.
-import type { LoadedPolicy } from './policy-table.js';
-import { loadNative, type NativeFlowSummary, type NativeReplayResult } from '../native/binding.js';
+// `sgfw replay` as a library call: hand the tables (compiled policies or table files) to the
+// native engine, and shape its counters into the summary of spec section 6.
+import type { TableBlob } from '../table/table-file.js';
+import { loadNative, type NativeFlowSummary, type NativeReplayOptions, type NativeReplayResult } from '../native/binding.js';
 import { protocolName } from '../model/protocol.js';
 
 export interface ReplaySwap {
   /** Load this policy before packet N (0-based). */
   before: number;
-  policy: LoadedPolicy;
+  policy: TableBlob;
 }
 
 export interface ReplayRequest {
   trace: string;
   /** How the summary names the trace (default: its path). */
   traceLabel?: string;
-  policy: LoadedPolicy;
+  policy: TableBlob;
   swaps?: ReplaySwap[];
   verdicts?: string;
   writeAccepted?: string;
@@ -52,9 +52,26 @@ export interface ReplayOutcome {
   flows: NativeFlowSummary[];
 }
 
+/** The native replay; a table file the data plane refuses is bad input that names its file. */
+function nativeReplay(sources: TableBlob[], opts: NativeReplayOptions): NativeReplayResult {
+  try {
+    return loadNative().replay(opts);
+  } catch (e) {
+    const err = e as Error & { code?: string; tableIndex?: number };
+    const source = err.tableIndex === undefined ? undefined : sources[err.tableIndex];
+    if (source?.fromTableFile) {
+      throw Object.assign(new Error(`${source.file}: ${err.message} (compile the policy again with sgfw compile)`), {
+        code: `ERR_INPUT_${err.code ?? 'TABLE'}`,
+      });
+    }
+    throw e;
+  }
+}
+
 export function runReplay(req: ReplayRequest): ReplayOutcome {
   const swaps = [...(req.swaps ?? [])].sort((a, b) => a.before - b.before);
-  const r = loadNative().replay({
+  const sources = [req.policy, ...swaps.map((s) => s.policy)];
+  const r = nativeReplay(sources, {
     trace: req.trace,
     tables: [{ before: 0, blob: req.policy.blob }, ...swaps.map((s) => ({ before: s.before, blob: s.policy.blob }))],
     verdicts: req.verdicts,

@@ -53,6 +53,11 @@ export function loadPolicy(file: string): Policy {
 
 /** Parse JSON text (syntax errors carry line and column; duplicate keys are errors), then validate. */
 export function parsePolicyText(text: string, file = '<inline>'): ParseResult {
+  if (text.startsWith('SGFT')) {
+    // A table from `sgfw compile` (its magic): only replay takes one; the rest need the JSON.
+    const message = 'this is a compiled table (sgfw compile), not a policy: give the policy JSON it was compiled from';
+    return { diagnostics: [{ severity: 'error', code: CODES.json, path: '', message }] };
+  }
   const scan = scanJson(text);
   if (scan.error) {
     const { line, column, message } = scan.error;

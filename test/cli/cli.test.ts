@@ -128,6 +128,73 @@ describe('sgfw replay', () => {
   });
 });
 
+describe('sgfw compile', () => {
+  // The summary without what names the input or depends on the clock.
+  const judged = (stdout: string) => {
+    const { policy: _p, elapsedSeconds: _e, packetsPerSecond: _r, ...rest } = JSON.parse(stdout) as Record<string, unknown>;
+    return rest;
+  };
+
+  it('a compiled table replays exactly as its policy, also as a --swap', () => {
+    for (const policy of [files.awsPolicy, files.alibabaPolicy]) {
+      const table = join(dir, 'table.sgft');
+      const c = sgfw('compile', '--policy', policy, '--out', table, '--json');
+      expect(c.status).toBe(0);
+      const info = JSON.parse(c.stdout) as { interfaces: number; entries: number; rules: number; bytes: number };
+      expect(info.bytes).toBe(readFileSync(table).length);
+      expect(info.entries).toBeGreaterThan(info.interfaces);
+      const fromJson = sgfw('replay', '--policy', policy, files.trace, '--json', '--verdicts', join(dir, 'vj.jsonl'));
+      const fromTable = sgfw('replay', '--policy', table, files.trace, '--json', '--verdicts', join(dir, 'vt.jsonl'));
+      expect(fromTable.status).toBe(0);
+      expect(JSON.parse(fromTable.stdout)).toMatchObject({ policy: table });
+      expect(judged(fromTable.stdout)).toEqual(judged(fromJson.stdout));
+      expect(readFileSync(join(dir, 'vt.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'vj.jsonl'), 'utf8'));
+      // Swapping to the same policy mid-trace, once as JSON and once as a table: the same counts.
+      const swapJson = sgfw('replay', '--policy', policy, '--swap', `40:${policy}`, files.trace, '--json');
+      const swapTable = sgfw('replay', '--policy', table, '--swap', `40:${table}`, files.trace, '--json');
+      expect(swapTable.status).toBe(0);
+      expect(judged(swapTable.stdout)).toEqual(judged(swapJson.stdout));
+      expect(judged(swapTable.stdout)).toMatchObject({ exceptions: expect.objectContaining({ tableSwaps: 1 }) });
+    }
+  });
+
+  it('a damaged table, a bad policy, or a table where JSON is needed: exit 2 naming the file, nothing written', () => {
+    const table = join(dir, 'good.sgft');
+    expect(sgfw('compile', '--policy', files.awsPolicy, '--out', table).status).toBe(0);
+    const bytes = readFileSync(table);
+    const damaged = join(dir, 'damaged.sgft');
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 3]! ^= 0x40;
+    writeFileSync(damaged, flipped);
+    const d = sgfw('replay', '--policy', damaged, files.trace, '--verdicts', join(dir, 'partial3.jsonl'));
+    expect(d.status).toBe(2);
+    expect(d.stderr).toContain(`${damaged}: table rejected: crc32`);
+    const swapped = sgfw('replay', '--policy', table, '--swap', `10:${damaged}`, files.trace);
+    expect(swapped.status).toBe(2);
+    expect(swapped.stderr).toContain(`${damaged}: table rejected`);
+    const cut = join(dir, 'cut.sgft');
+    writeFileSync(cut, bytes.subarray(0, 200));
+    expect(sgfw('replay', '--policy', cut, files.trace).stderr).toContain(`${cut}: table rejected: blob length 200`);
+    expect(existsSync(join(dir, 'partial3.jsonl'))).toBe(false);
+
+    const badPolicy = join(dir, 'bad-compile.json');
+    writeFileSync(badPolicy, '{"cloud": "gcp"}');
+    const b = sgfw('compile', '--policy', badPolicy, '--out', table);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toContain(`${badPolicy}: cloud: "gcp"`);
+    expect(readFileSync(table).equals(bytes)).toBe(true); // the old table stays whole
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+
+    const check = sgfw('check', '--policy', table);
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain(`${table}: this is a compiled table (sgfw compile)`);
+    const diff = sgfw('replay', '--policy', table, '--diff', files.awsPolicy, files.trace);
+    expect(diff.status).toBe(2);
+    expect(diff.stderr).toContain('--diff compares two policy JSON files');
+    expect(sgfw('compile', '--policy', table, '--out', join(dir, 'again.sgft')).stderr).toContain('is already a compiled table');
+  });
+});
+
 describe('sgfw demo', () => {
   it('writes the embedded demo, which replays as the no-argument run does', () => {
     const out = join(dir, 'written-demo');

@@ -53,7 +53,11 @@ export async function replay({ runs, quick }) {
   const policyCommands = await ensurePolicies([1000]);
   const rel = (p) => p.replace(`${ROOT}/`, '');
 
-  const sgfw = (t) => [process.execPath, cli, 'replay', '--policy', policy, t, '--json'];
+  // The same policy compiled once by `sgfw compile`: replay then skips reading, validating and
+  // compiling the JSON, as a user replaying many traces under one policy would run it.
+  const compiled = join(OUT, 'policy-alibaba-1000-s1.sgft');
+  await mustSgfw([process.execPath, cli, 'compile', '--policy', policy, '--out', compiled], { timeoutMs: 60_000 });
+  const sgfw = (t, p = policy) => [process.execPath, cli, 'replay', '--policy', p, t, '--json'];
   const tcpdump = (f) => ['tcpdump', '-nr', trace, '-w', '/dev/null', f];
   const commands = [
     shellLine(gen(packets, rel(trace))),
@@ -61,6 +65,9 @@ export async function replay({ runs, quick }) {
     ...policyCommands,
     `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(trace)} --json`,
     `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(small)} --json   (fixed cost: start-up, policy compile)`,
+    `node dist/cli/main.js compile --policy ${rel(policy)} --out ${rel(compiled)}   (once)`,
+    `node dist/cli/main.js replay --policy ${rel(compiled)} ${rel(trace)} --json`,
+    `node dist/cli/main.js replay --policy ${rel(compiled)} ${rel(small)} --json   (fixed cost from the compiled table)`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '<50 clauses: ${PORTS50.slice(0, 3).map((p) => `port ${p}`).join(' or ')} or ... or port 27017>'`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '${FILTER2}'`,
     'node -e 0   (node start-up alone)',
@@ -80,7 +87,7 @@ export async function replay({ runs, quick }) {
   // Page cache warm for everyone: read the file once.
   await must(['cat', trace], { timeoutMs: 60_000 }).catch(() => {});
   const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], nodeStart: [], cliLoad: [], td50: [], td2: [], matched50: null,
-    sgfwWallCa: [], nodeStartCa: [] };
+    sgfwWallCa: [], nodeStartCa: [], tableWall: [], tableFixed: [] };
   let last = null;
   for (let i = 0; i < runs; i++) {
     const s = await mustSgfw(sgfw(trace), { timeoutMs: 120_000, env });
@@ -92,6 +99,12 @@ export async function replay({ runs, quick }) {
     res.sgfwElapsed.push(j.elapsedSeconds);
     const f = await mustSgfw(sgfw(small), { timeoutMs: 60_000, env });
     res.fixed.push(f.ms / 1000);
+    const st = await mustSgfw(sgfw(trace, compiled), { timeoutMs: 120_000, env });
+    const jt = JSON.parse(st.stdout);
+    if (jt.dropped !== j.dropped || jt.accepted !== j.accepted) throw new Error('the compiled table judged the trace differently');
+    res.tableWall.push(packets / (st.ms / 1000));
+    const ft = await mustSgfw(sgfw(small, compiled), { timeoutMs: 60_000, env });
+    res.tableFixed.push(ft.ms / 1000);
     const n0 = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000, env });
     res.nodeStart.push(n0.ms / 1000);
     const h = await must([process.execPath, cli, '--help'], { timeoutMs: 30_000, env });
@@ -128,6 +141,8 @@ export async function replay({ runs, quick }) {
   const rows = [
     ['sgfw replay, 1,000 Alibaba rules + conntrack (whole process)', mmm(sw), mmm(per(res.sgfwWall, res.td50), (v) => `${sig(v)}x`),
       mmm(per(res.sgfwWall, res.td2), (v) => `${sig(v)}x`)],
+    ['sgfw replay, the same policy compiled once by `sgfw compile` (whole process)', mmm(summary(res.tableWall)),
+      mmm(per(res.tableWall, res.td50), (v) => `${sig(v)}x`), mmm(per(res.tableWall, res.td2), (v) => `${sig(v)}x`)],
     ['sgfw replay, inside the process (judge loop incl. pcap read)', mmm(sp), mmm(per(res.sgfwInProc, res.td50), (v) => `${sig(v)}x`),
       mmm(per(res.sgfwInProc, res.td2), (v) => `${sig(v)}x`)],
     ...(caCerts
@@ -147,6 +162,7 @@ export async function replay({ runs, quick }) {
     `(mapping/reading the trace, JSON output of ${last?.rules?.length ?? '?'} rule counters). Of the fixed cost, a bare`,
     `\`node -e 0\` takes ${sig(summary(res.nodeStart).median)} s here and \`sgfw --help\` (start-up and loading the CLI's`,
     `modules) ${sig(summary(res.cliLoad).median)} s; the control section gives the policy compile and table build.`,
+    `From the compiled table the fixed cost is ${sig(summary(res.tableFixed).median)} s.`,
     `Per packet inside the loop: ${sig(1e9 / sp.median)} ns.`,
     caCerts
       ? `The node processes run without NODE_EXTRA_CA_CERTS, which this machine sets (node 20 loads it and its root store at` +
@@ -156,8 +172,10 @@ export async function replay({ runs, quick }) {
       : '',
   ].join(' ');
   const vs50 = per(res.sgfwWall, res.td50).median;
+  const vs50t = per(res.tableWall, res.td50).median;
   const goals = [
     ['sgfw whole process ≥ 1.5x tcpdump 50-clause', `${sig(vs50)}x`, ratio(vs50, 1.5), vs50 >= 1.5 ? 'met' : '**missed**'],
+    ['the same, from the table `sgfw compile` wrote', `${sig(vs50t)}x`, ratio(vs50t, 1.5), vs50t >= 1.5 ? 'met' : '**missed**'],
     ['≥ 15 M packets/s inside the process', si(sp.median), ratio(sp.median, 15e6), sp.median >= 15e6 ? 'met' : '**missed**'],
   ];
   const md = [
