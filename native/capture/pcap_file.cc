@@ -171,8 +171,17 @@ bool PcapFile::next_slow(Record& r) {
 }
 
 size_t PcapFile::next_batch(Record* out, size_t max) {
-  if (max == 0 || !next(out[0])) return 0;
-  size_t n = 1;
+  size_t n = 0;
+  if (mode_ == Mode::PcapNative) {
+    // The common case: whole records in the window, one inline step each (no refill can move
+    // them, since the steps never refill); next() below only for what the step declines.
+    while (n < max && pcap_step<false>(out[n])) ++n;
+    if (n == max) return n;
+  }
+  if (n == 0) {
+    if (max == 0 || !next(out[0])) return 0;
+    n = 1;
+  }
   no_refill_ = true;  // a refill would move the records already handed out
   while (n < max && next(out[n])) ++n;
   no_refill_ = false;

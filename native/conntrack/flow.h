@@ -80,8 +80,11 @@ struct FlowView {
 template <class ColdOf>
 inline void flow_count_with(Flow& f, ColdOf&& cold_of, FlowDir dir, uint32_t ip_bytes) {
   const uint32_t n = f.count[dir];
-  if (uint64_t{n & kCountBytesMask} + ip_bytes + kCountPacketWeight <= kCountBytesMask) [[likely]] {
-    f.count[dir] = n + kCountOnePacket + kCountPacketWeight + ip_bytes;
+  const uint64_t low = uint64_t{n & kCountBytesMask} + ip_bytes + kCountPacketWeight;
+  if (low <= kCountBytesMask) [[likely]] {
+    // = n + kCountOnePacket + kCountPacketWeight + ip_bytes, from the sum just checked (fewer
+    // values live across the check: the inlined update spilled them).
+    f.count[dir] = (n & ~kCountBytesMask) + kCountOnePacket + static_cast<uint32_t>(low);
     return;
   }
   FlowCold& c = cold_of();
@@ -100,7 +103,9 @@ inline Direction flow_orig_dir(const Flow& f) {
 
 // A packet's direction relative to the flow.
 inline FlowDir flow_dir(const Flow& f, Direction pkt) {
-  return pkt == flow_orig_dir(f) ? kDirOriginal : kDirReply;
+  // Reply when the packet's direction (Ingress 0, Egress 1) differs from the original's bit.
+  static_assert(kFlowOrigEgress == 0x08 && static_cast<int>(Direction::Egress) == 1 && kDirReply == 1);
+  return static_cast<FlowDir>(((f.flags >> 3) ^ static_cast<uint8_t>(pkt)) & 1);
 }
 
 inline void flow_refresh_slot(Flow& f) {
@@ -137,25 +142,32 @@ template <class ColdOf>
 __attribute__((always_inline)) inline TcpStep flow_update_with(Flow& f, ColdOf&& cold_of, Direction pkt,
                                                                uint8_t tcp_flags, uint32_t ip_bytes, uint64_t now_ns) {
   const FlowDir dir = flow_dir(f, pkt);
-  const uint8_t old_state = f.state, old_flags = f.flags;
-  TcpStep step{TcpAction::Accept, f.state, InvalidSub::None};
+  // TCP and the rest apart: each tests only what can change for it (TCP never becomes a
+  // stream; the rest has no state), fewer values live at once in the inlined engine loop.
   if (f.key.proto == kProtoTcp) {
-    step = tcp_step(f.state, dir, tcp_flags);
+    const uint8_t old_state = f.state;
+    const TcpStep step = tcp_step(old_state, dir, tcp_flags);
     if (step.action == TcpAction::Invalid || step.action == TcpAction::Reopen) return step;
+    flow_count_with(f, cold_of, dir, ip_bytes);
+    if (step.action == TcpAction::Ignore) return step;
+    f.state = step.state;
+    if (dir == kDirReply) f.flags |= kFlowReplied;
+    // A packet timestamp that goes backwards (pcap merges) never shortens the timer.
+    if (static_cast<int64_t>(now_ns - f.last_ns) > 0) f.last_ns = now_ns;
+    // The slot depends on proto, state and kFlowStream only (flow_refresh_slot).
+    if (step.state != old_state) flow_refresh_slot(f);
+    return step;
   }
   flow_count_with(f, cold_of, dir, ip_bytes);
-  if (step.action == TcpAction::Ignore) return step;
-  f.state = step.state;
+  const uint8_t old_flags = f.flags;
   if (dir == kDirReply) {
     f.flags |= kFlowReplied;
-  } else if ((f.flags & kFlowReplied) && f.key.proto == kProtoUdp) {
+  } else if ((old_flags & kFlowReplied) && f.key.proto == kProtoUdp) {
     f.flags |= kFlowStream;  // spec 2: a reply, then the original direction again
   }
-  // A packet timestamp that goes backwards (pcap merges) never shortens the timer.
   if (static_cast<int64_t>(now_ns - f.last_ns) > 0) f.last_ns = now_ns;
-  // The slot depends on proto, state and kFlowStream only (flow_refresh_slot).
-  if (f.state != old_state || ((f.flags ^ old_flags) & kFlowStream)) flow_refresh_slot(f);
-  return step;
+  if ((f.flags ^ old_flags) & kFlowStream) flow_refresh_slot(f);
+  return TcpStep{TcpAction::Accept, f.state, InvalidSub::None};
 }
 
 inline TcpStep flow_update(Flow& f, FlowCold& c, Direction pkt, uint8_t tcp_flags, uint32_t ip_bytes,

@@ -5,6 +5,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/packet_meta.h"
 #include "core/reason.h"
@@ -31,11 +34,27 @@ inline void flow_key_words(const FlowKey& k, uint64_t w[kFlowKeyWords]) {
 }
 
 inline bool operator==(const FlowKey& a, const FlowKey& b) {
+#if defined(__SSE2__)
+  // Two 16-byte compares and the last word: half the instructions of five word compares (a
+  // flow table hit makes one of these per packet).
+  const unsigned char* pa = reinterpret_cast<const unsigned char*>(&a);
+  const unsigned char* pb = reinterpret_cast<const unsigned char*>(&b);
+  const __m128i e = _mm_and_si128(
+      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pa)),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb))),
+      _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pa + 16)),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(pb + 16))));
+  uint64_t x4, y4;
+  std::memcpy(&x4, pa + 32, 8);
+  std::memcpy(&y4, pb + 32, 8);
+  return ((static_cast<uint32_t>(_mm_movemask_epi8(e)) ^ 0xffffu) | (x4 ^ y4)) == 0;
+#else
   uint64_t x[kFlowKeyWords], y[kFlowKeyWords];
   flow_key_words(a, x);
   flow_key_words(b, y);
   // One branch instead of five: keys that share a hash tag rarely differ.
   return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+#endif
 }
 
 namespace detail {

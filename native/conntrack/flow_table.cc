@@ -277,18 +277,26 @@ void FlowTable::remove(Flow* f, FinishReason why) {
 }
 
 uint32_t FlowTable::expire_some(uint64_t now_ns, uint32_t budget) {
-  if (high_water_ == 0) return 0;
+  const uint32_t hw = high_water_;  // reclaim() leaves it as it is
+  if (hw == 0) return 0;
   uint32_t reclaimed = 0;
-  if (budget > high_water_) budget = high_water_;
-  for (uint32_t i = 0; i < budget; ++i) {
-    if (sweep_cursor_ >= high_water_) sweep_cursor_ = 0;
-    const uint32_t idx = sweep_cursor_++;
-    const Flow& f = flows_[idx];
-    if ((f.flags & kFlowLive) && is_expired(f, now_ns)) {
-      reclaim(slot_of(idx), expiry_reason(f));
-      ++reclaimed;
+  if (budget > hw) budget = hw;
+  // The cursor in a register and one test per record: this runs for every packet's record.
+  uint32_t cur = sweep_cursor_;
+  while (budget > 0) {
+    if (cur >= hw) cur = 0;
+    const uint32_t end = budget < hw - cur ? cur + budget : hw;
+    budget -= end - cur;
+    for (; cur < end; ++cur) {
+      const Flow& f = flows_[cur];
+      // A free record's timer fields are stale but in range: the live bit decides.
+      if (((f.flags & kFlowLive) != 0) & is_expired(f, now_ns)) [[unlikely]] {
+        reclaim(slot_of(cur), expiry_reason(f));
+        ++reclaimed;
+      }
     }
   }
+  sweep_cursor_ = cur;
   return reclaimed;
 }
 

@@ -105,13 +105,15 @@ class FlowTable {
     static_assert(kSlotPad == 7, "the SSE2 compare reads eight slots: home and kSlotPad more");
     const __m128i t = _mm_set1_epi32(static_cast<int>(tag));
     const __m128i* v = reinterpret_cast<const __m128i*>(s);
-    const uint32_t m0 = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_loadu_si128(v), t)));
-    const uint32_t m1 = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_loadu_si128(v + 1), t)));
-    const uint32_t m2 = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_loadu_si128(v + 2), t)));
-    const uint32_t m3 = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_loadu_si128(v + 3), t)));
-    // Bit 8k of the mask: slot k's tag equals (the index words' bits are masked off).
-    const uint64_t m = (uint64_t{m0} | uint64_t{m1} << 16 | uint64_t{m2} << 32 | uint64_t{m3} << 48) & 0x0101010101010101ull;
-    const uint32_t hint = m ? s[std::countr_zero(m) >> 3].index : 0;
+    const __m128i c0 = _mm_cmpeq_epi32(_mm_loadu_si128(v), t);
+    const __m128i c1 = _mm_cmpeq_epi32(_mm_loadu_si128(v + 1), t);
+    const __m128i c2 = _mm_cmpeq_epi32(_mm_loadu_si128(v + 2), t);
+    const __m128i c3 = _mm_cmpeq_epi32(_mm_loadu_si128(v + 3), t);
+    // The sixteen 0/-1 words narrowed to bytes in slot order (packs keeps 0 and -1), one
+    // movemask: bit 2k is slot k's tag compare (the index words' bits are masked off).
+    const __m128i b = _mm_packs_epi16(_mm_packs_epi32(c0, c1), _mm_packs_epi32(c2, c3));
+    const uint32_t m = static_cast<uint32_t>(_mm_movemask_epi8(b)) & 0x5555u;
+    const uint32_t hint = m ? s[std::countr_zero(m) >> 1].index : 0;
 #else
     uint32_t hint = 0;
     for (int k = kSlotPad; k >= 0; --k) hint = (s[k].tag == tag && s[k].index != 0) ? s[k].index : hint;

@@ -232,11 +232,13 @@ struct TcpStep {
   TcpAction action;
   uint8_t state;  // the new state when action == Accept, else the old one
   InvalidSub sub;
+  uint8_t reserved = 0;  // four bytes: tcp_step's table is indexed without a multiply
 };
 
-// One packet of an existing flow. The switch after the table lookup is the
-// only place for exceptions, as in Linux tcp_packet().
-constexpr TcpStep tcp_step(uint8_t old_state, FlowDir dir, uint8_t flags) {
+// One packet of an existing flow, as the rules say it (the reference): the switch after the
+// table lookup is the only place for exceptions, as in Linux tcp_packet(). tcp_step() below
+// answers the same from one precomputed table; the tests compare them on every input.
+constexpr TcpStep tcp_step_reference(uint8_t old_state, FlowDir dir, uint8_t flags) {
   if (!tcp_flags_valid(flags)) return {TcpAction::Invalid, old_state, InvalidSub::TcpFlags};
   if (old_state >= kTcpStateCount) return {TcpAction::Invalid, old_state, InvalidSub::TcpState};
   const uint8_t next = kTcpTransitions[dir][flag_class(flags)][old_state];
@@ -254,6 +256,57 @@ constexpr TcpStep tcp_step(uint8_t old_state, FlowDir dir, uint8_t flags) {
     default:
       return {TcpAction::Accept, next, InvalidSub::None};
   }
+}
+
+namespace detail {
+// A flags byte's row of kTcpSteps, times 16 (a row holds kTcpStateCount <= 16 states): its
+// flag_class, or kStepFlagsInvalid when tcp_flags_valid refuses it (checked first, as in the
+// reference).
+inline constexpr uint8_t kStepFlagsInvalid = kTcpFlagClassCount;
+inline constexpr int kStepRowShift = 4;
+static_assert(kTcpStateCount <= (1 << kStepRowShift) && kTcpFlagClassCount + 1 <= 8);
+inline constexpr struct StepRows {
+  uint8_t row[256];
+} kTcpStepRow = [] {
+  StepRows r{};
+  for (int f = 0; f < 256; ++f)
+    r.row[f] = static_cast<uint8_t>(
+        (tcp_flags_valid(static_cast<uint8_t>(f)) ? flag_class(static_cast<uint8_t>(f)) : kStepFlagsInvalid)
+        << kStepRowShift);
+  return r;
+}();
+// A flags byte of each row, to fill the table from the reference.
+constexpr uint8_t step_row_flags(int row) {
+  switch (row) {
+    case kClassSyn: return kTcpSyn;
+    case kClassSynAck: return kTcpSyn | kTcpAck;
+    case kClassFin: return kTcpFin | kTcpAck;
+    case kClassAck: return kTcpAck;
+    case kClassRst: return kTcpRst;
+    default: return 0;  // class none and invalid combinations: no valid flags byte is in either
+  }
+}
+// kTcpSteps.step[dir * 128 + row * 16 + old_state] = tcp_step_reference(old_state, dir, any
+// flags of row); the unused entries (row 7, states 10..15) are never read.
+inline constexpr struct StepTable {
+  TcpStep step[2 * 8 << kStepRowShift];
+} kTcpSteps = [] {
+  StepTable t{};
+  for (int d = 0; d < 2; ++d)
+    for (int row = 0; row <= kTcpFlagClassCount; ++row)
+      for (int s = 0; s < kTcpStateCount; ++s)
+        t.step[(d * 8 + row) << kStepRowShift | s] =
+            tcp_step_reference(static_cast<uint8_t>(s), static_cast<FlowDir>(d), step_row_flags(row));
+  return t;
+}();
+}  // namespace detail
+
+// One packet of an existing flow: tcp_step_reference in two loads (the per-packet path; the
+// reference's validity switch, class chain and exception switch were 35 instructions a packet).
+constexpr TcpStep tcp_step(uint8_t old_state, FlowDir dir, uint8_t flags) {
+  if (old_state >= kTcpStateCount) [[unlikely]] return tcp_step_reference(old_state, dir, flags);
+  return detail::kTcpSteps.step[(static_cast<uint32_t>(dir) << (3 + detail::kStepRowShift)) +
+                                detail::kTcpStepRow.row[flags] + old_state];
 }
 
 // A TCP packet that belongs to no flow (spec 4, Decision: mid-stream pickup as

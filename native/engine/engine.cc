@@ -1,8 +1,11 @@
 #include "engine/engine.h"
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 
 #include "conntrack/flow.h"
@@ -27,6 +30,23 @@ Decision verdict_of(Verdict v, Reason r, int32_t iface = kNoInterface, Direction
   d.dir = dir;
   d.rule = rule;
   d.sub = sub;
+  return d;
+}
+
+// verdict_of(Accept, Established, iface, dir) as two stores (the batch's short way writes
+// one per packet; field by field it was eight instructions).
+Decision established(int32_t iface, Direction dir) {
+  static_assert(std::is_trivially_copyable_v<Decision> && sizeof(Decision) == 12 &&
+                offsetof(Decision, verdict) == 0 && offsetof(Decision, reason) == 1 && offsetof(Decision, sub) == 2 &&
+                offsetof(Decision, dir) == 3 && offsetof(Decision, iface) == 4 && offsetof(Decision, rule) == 8);
+  if constexpr (std::endian::native != std::endian::little) return verdict_of(Verdict::Accept, Reason::Established, iface, dir);
+  const uint32_t head = static_cast<uint32_t>(Verdict::Accept) | static_cast<uint32_t>(Reason::Established) << 8 |
+                        static_cast<uint32_t>(dir) << 24;
+  const uint64_t tail = static_cast<uint32_t>(iface) | uint64_t{static_cast<uint32_t>(kNoRule)} << 32;
+  Decision d;
+  unsigned char* bytes = reinterpret_cast<unsigned char*>(&d);  // trivially copyable: bytes are its value
+  std::memcpy(bytes, &head, 4);
+  std::memcpy(bytes + 4, &tail, 8);
   return d;
 }
 
@@ -175,27 +195,34 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
                                      PacketMeta& m, Prep& p) {
   wire::parse_frame(data, caplen, wirelen, lt, m);
   p.keyed = false;
+  p.short_way = false;
+  p.absent = false;
   p.hint = 0;
-  p.src_if = p.dst_if = -1;
-  if (m.kind != FrameKind::Ip || m.icmp_class == IcmpClass::NeighborDiscovery || !t_) return;
-  p.src_if = t_->find_interface(m.tuple.family, m.tuple.src);
-  p.dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
+  int32_t src_if = -1, dst_if = -1;
+  if (m.kind == FrameKind::Ip && m.icmp_class != IcmpClass::NeighborDiscovery && t_) [[likely]] {
+    src_if = t_->find_interface(m.tuple.family, m.tuple.src);
+    dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
+  }
+  p.src_if = src_if;
+  p.dst_if = dst_if;
+  if (src_if < 0 && dst_if < 0) return;
   // Later fragments and ICMP errors look up no flow of their own.
   if (m.frag == FragKind::Later || m.icmp_class == IcmpClass::Error) return;
-  if (p.src_if >= 0) {
-    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(p.src_if), Direction::Egress);
-  } else if (p.dst_if >= 0) {
-    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(p.dst_if), Direction::Ingress);
+  if (src_if >= 0) {
+    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(src_if), Direction::Egress);
+    p.dir = Direction::Egress;
+    p.short_way = dst_if < 0 && m.frag == FragKind::None;
   } else {
-    return;
+    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(dst_if), Direction::Ingress);
+    p.dir = Direction::Ingress;
+    p.short_way = m.frag == FragKind::None;
   }
   p.hash = flows_.hash(p.key);
   p.keyed = true;
 }
 
+// Counts the packet's decision; the caller counts the packet itself (packets, bytes).
 SGFW_HOT_INLINE Decision Engine::finish(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p) {
-  counters_.packets++;
-  counters_.bytes += wirelen;
   Decision d;
   if (m.kind == FrameKind::NonIp || m.icmp_class == IcmpClass::NeighborDiscovery) {
     // Neither cloud filters ARP/LLDP or IPv6 neighbour discovery (spec 5).
@@ -216,10 +243,13 @@ Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, w
                        uint64_t now_ns, PacketMeta& m) {
   Prep p;
   prepare(data, caplen, wirelen, lt, m, p);
+  counters_.packets++;
+  counters_.bytes += wirelen;
   return finish(m, wirelen, now_ns, p);
 }
 
-void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out) {
+template <class FrameT>
+SGFW_HOT_INLINE void Engine::judge_batch_of(const FrameT* frames, uint32_t n, PacketMeta* metas, Decision* out) {
   Prep* preps = preps_;
   if (n > kMaxBatch) n = kMaxBatch;
   // Three passes: parse and hash (prefetching each flow's slot line), then prefetch the flow
@@ -227,16 +257,29 @@ void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* m
   // prepare() reads only the table, never a flow, so doing it early for the whole batch
   // changes no decision; a hint that an earlier packet of the batch made stale (its flow
   // removed, its record reused) fails find's key check and costs only the full probe.
+  uint64_t bytes = 0;
   for (uint32_t i = 0; i < n; i++) {
-    const capture::Frame& f = frames[i];
+    const FrameT& f = frames[i];
     prepare(f.data, f.caplen, f.wirelen, static_cast<wire::LinkType>(f.link_type), metas[i], preps[i]);
     if (preps[i].keyed) flows_.prefetch(preps[i].hash);
+    bytes += f.wirelen;
   }
+  // Every packet of the batch is judged below: counted here, once.
+  counters_.packets += n;
+  counters_.bytes += bytes;
   for (uint32_t i = 0; i < n; i++)
     if (preps[i].keyed) preps[i].hint = flows_.prefetch_flow(preps[i].hash);
   for (uint32_t i = 0; i < n; i++)
     if (!judge_established(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i], out[i]))
       out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
+}
+
+void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out) {
+  judge_batch_of(frames, n, metas, out);
+}
+
+void Engine::judge_batch(const capture::Record* records, uint32_t n, PacketMeta* metas, Decision* out) {
+  judge_batch_of(records, n, metas, out);
 }
 
 // The batch's short way for the common packet: one protected interface, not a fragment, a
@@ -248,19 +291,31 @@ void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* m
 // TCP reopen (tcp_step leaves the flow as it was for those). The fuzz pipeline compares
 // judge_batch with judge() on every input.
 SGFW_HOT_INLINE bool Engine::judge_established(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns,
-                                               const Prep& p, Decision& d) {
-  // keyed: an IP packet with an interface, not neighbour discovery, a later fragment or an
-  // ICMP error, and a table.
-  if (!p.keyed || m.frag != FragKind::None || (p.src_if >= 0 && p.dst_if >= 0)) return false;
+                                               Prep& p, Decision& d) {
+  // short_way: keyed (an IP packet with an interface, not neighbour discovery, a later
+  // fragment or an ICMP error, and a table), not a fragment, one protected interface.
+  if (!p.short_way) return false;
   Flow* f = flows_.find(p.key, p.hash, now_ns, p.hint);
-  if (f == nullptr || f->generation != current_.generation) return false;
-  const Direction dir = p.src_if >= 0 ? Direction::Egress : Direction::Ingress;
-  const int32_t ifx = p.src_if >= 0 ? p.src_if : p.dst_if;
+  if (f == nullptr) {
+    p.absent = true;
+    return false;
+  }
+  if (f->generation != current_.generation) return false;
+  const Direction dir = p.dir;
+  const int32_t ifx = p.key.iface;
   const conntrack::TcpStep step = flows_.update(*f, dir, m.tcp_flags, m.ip_len, now_ns);
   if (step.action == conntrack::TcpAction::Reopen) return false;
+  if (step.action != conntrack::TcpAction::Invalid) [[likely]] {
+    // count() for this decision: the interface is the table's (find_interface), so in range.
+    d = established(ifx, dir);
+    counters_.reasons[static_cast<int>(Reason::Established)]++;
+    counters_.accepted++;
+    PacketCounters& pc = current_.interfaces[ifx].accepted[static_cast<int>(dir)];
+    pc.packets++;
+    pc.bytes += wirelen;
+    return true;
+  }
   d = flow_verdict(step, ifx, dir);
-  counters_.packets++;
-  counters_.bytes += wirelen;
   count(d, wirelen);
   return true;
 }
@@ -385,7 +440,7 @@ SGFW_HOT_INLINE Decision Engine::judge_on(uint32_t iface, Direction dir, const P
       own_key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(iface), dir);
       hash = flows_.hash(own_key);
     }
-    Flow* f = flows_.find(*key, hash, now_ns, hint);
+    Flow* f = keyed && keyed->absent ? nullptr : flows_.find(*key, hash, now_ns, hint);
     if (f) {
       if (f->generation != current_.generation) {
         int32_t e = -1;

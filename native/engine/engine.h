@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "capture/packet_source.h"
+#include "capture/pcap_file.h"
 #include "conntrack/flow_table.h"
 #include "conntrack/frag_table.h"
 #include "core/packet_meta.h"
@@ -62,6 +63,8 @@ class Engine {
   // within a batch (swap between batches).
   static constexpr uint32_t kMaxBatch = 64;
   void judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out);
+  // The same over a trace reader's records (replay hands its records over without a copy).
+  void judge_batch(const capture::Record* records, uint32_t n, PacketMeta* metas, Decision* out);
 
   // Reclaim idle flows and fragment verdicts; call now and then with packet time.
   void expire(uint64_t now_ns, uint32_t budget);
@@ -84,14 +87,22 @@ class Engine {
   struct Prep {
     int32_t src_if = -1, dst_if = -1;
     bool keyed = false;
+    // keyed, not a fragment, and one protected interface: judge_established may take it.
+    bool short_way = false;
+    Direction dir = Direction::Ingress;  // the keyed lookup's (its interface is key.iface)
+    // judge_established's find missed: the general path's find for this key, with nothing
+    // changed in between, would miss too.
+    bool absent = false;
     uint32_t hint = 0;  // FlowTable::prefetch_flow's, in batches; 0 = none
     uint64_t hash = 0;
     conntrack::FlowKey key;
   };
+  template <class FrameT>
+  void judge_batch_of(const FrameT* frames, uint32_t n, PacketMeta* metas, Decision* out);
   void prepare(const uint8_t* data, uint32_t caplen, uint32_t wirelen, wire::LinkType lt, PacketMeta& m,
                Prep& p);
   Decision finish(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p);
-  bool judge_established(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, const Prep& p, Decision& d);
+  bool judge_established(const PacketMeta& m, uint32_t wirelen, uint64_t now_ns, Prep& p, Decision& d);
   Decision judge_ip(const PacketMeta& m, uint32_t bytes, uint64_t now_ns, const Prep& p);
   Decision judge_on(uint32_t iface, Direction dir, const PacketMeta& m, uint32_t bytes, uint64_t now_ns,
                     const Prep* keyed);

@@ -208,7 +208,6 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
   constexpr uint32_t kBatch = 32;
   static_assert(kBatch <= Engine::kMaxBatch);
   capture::Record recs[kBatch];
-  capture::Frame frames[kBatch];
   PacketMeta metas[kBatch];
   Decision decisions[kBatch];
   uint64_t i = 0;
@@ -228,7 +227,10 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
     }
     const size_t n = trace.next_batch(recs, swap_at - i < kBatch ? static_cast<size_t>(swap_at - i) : kBatch);
     if (n == 0) break;
-    for (size_t k = 0; k < n; k++) {
+    // A classic pcap has one link type for all its records: its first record's check stands
+    // for every one (pcapng records carry their interface's, each checked).
+    const size_t n_check = trace.format() == capture::TraceFormat::Pcap ? 1 : n;
+    for (size_t k = 0; k < n_check; k++) {
       const capture::Record& r = recs[k];
       if (r.link_type != last_link_type) [[unlikely]] {
         bool known = false;
@@ -246,14 +248,9 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
         }
         last_link_type = r.link_type;
       }
-      frames[k].data = r.data;
-      frames[k].caplen = r.caplen;
-      frames[k].wirelen = r.wirelen;
-      frames[k].ts_ns = r.ts_ns;
-      frames[k].link_type = r.link_type;
     }
 
-    engine.judge_batch(frames, static_cast<uint32_t>(n), metas, decisions);
+    engine.judge_batch(recs, static_cast<uint32_t>(n), metas, decisions);
 
     if (any_output) [[unlikely]] {
       for (size_t k = 0; k < n; k++)
