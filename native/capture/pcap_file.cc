@@ -175,7 +175,20 @@ size_t PcapFile::next_batch(Record* out, size_t max) {
   if (mode_ == Mode::PcapNative) {
     // The common case: whole records in the window, one inline step each (no refill can move
     // them, since the steps never refill); next() below only for what the step declines.
-    while (n < max && pcap_step<false>(out[n])) ++n;
+    // pcap_step's loop with the reader's state in locals: stores to the records cannot
+    // change it, so it stays in registers (callgrind: 6 instructions a record fewer).
+    const uint8_t* p = cur_;
+    const uint8_t* const end = end_;
+    const uint32_t max_caplen = max_caplen_, link_type = link_type_;
+    const uint64_t frac_mul = frac_mul_;
+    uint64_t index = index_;
+    for (; n < max; ++n, ++index) {
+      const uint8_t* next = pcap_record<false>(p, end, max_caplen, link_type, frac_mul, index, out[n]);
+      if (next == nullptr) [[unlikely]] break;
+      p = next;
+    }
+    cur_ = p;
+    index_ = index;
     if (n == max) return n;
   }
   if (n == 0) {

@@ -115,6 +115,9 @@ class PcapFile {
   };
 
   template <bool kSwapped>
+  static const uint8_t* pcap_record(const uint8_t* p, const uint8_t* end, uint32_t max_caplen, uint32_t link_type,
+                                    uint64_t frac_mul, uint64_t index, Record& r);
+  template <bool kSwapped>
   bool pcap_step(Record& r);
   bool next_slow(Record& r);
   bool next_pcap(Record& r);
@@ -170,23 +173,33 @@ inline uint32_t bswap32_if(uint32_t v, bool swap) { return swap ? __builtin_bswa
 
 // Classic pcap, the hot loop: one bounds check on the header, one on the data, no other branch.
 // Returns false without moving on anything it does not like; next_slow() then says why.
+// The step itself, on the reader's state as arguments (next_batch keeps it in locals): the
+// record at p into r, and the next record's start; nullptr, r untouched, when it declines.
 template <bool kSwapped>
-inline bool PcapFile::pcap_step(Record& r) {
-  const uint8_t* p = cur_;
-  const size_t left = static_cast<size_t>(end_ - p);
-  if (left < 16) [[unlikely]] return false;
+inline const uint8_t* PcapFile::pcap_record(const uint8_t* p, const uint8_t* end, uint32_t max_caplen,
+                                            uint32_t link_type, uint64_t frac_mul, uint64_t index, Record& r) {
+  const size_t left = static_cast<size_t>(end - p);
+  if (left < 16) [[unlikely]] return nullptr;
   uint32_t h[4];
   std::memcpy(h, p, sizeof h);
   const uint32_t caplen = detail::bswap32_if(h[2], kSwapped);
-  if (caplen > max_caplen_ || caplen > left - 16) [[unlikely]] return false;
+  if (caplen > max_caplen || caplen > left - 16) [[unlikely]] return nullptr;
   r.data = p + 16;
   r.caplen = caplen;
   r.wirelen = detail::bswap32_if(h[3], kSwapped);
   r.ts_ns = uint64_t{detail::bswap32_if(h[0], kSwapped)} * 1000000000u +
-            uint64_t{detail::bswap32_if(h[1], kSwapped)} * frac_mul_;
-  r.link_type = link_type_;
-  r.index = index_++;
-  cur_ = p + 16 + caplen;
+            uint64_t{detail::bswap32_if(h[1], kSwapped)} * frac_mul;
+  r.link_type = link_type;
+  r.index = index;
+  return p + 16 + caplen;
+}
+
+template <bool kSwapped>
+inline bool PcapFile::pcap_step(Record& r) {
+  const uint8_t* next = pcap_record<kSwapped>(cur_, end_, max_caplen_, link_type_, frac_mul_, index_, r);
+  if (next == nullptr) [[unlikely]] return false;
+  index_++;
+  cur_ = next;
   return true;
 }
 

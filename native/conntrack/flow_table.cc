@@ -107,6 +107,7 @@ bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) 
   free_head_ = kNoFree;
   sweep_cursor_ = 0;
   seed_ = seed;
+  hash4_ = FlowHash4::of(seed);
   next_id_ = 0;
   counters_ = {};
   if (timeout_ns_[0] == 0) set_timeouts(kAwsTimeouts);

@@ -79,6 +79,8 @@ class FlowTable {
   void set_sink(FlowSink sink, void* ctx) { sink_ = sink; sink_ctx_ = ctx; }
 
   uint64_t hash(const FlowKey& k) const { return flow_hash(k, seed_); }
+  // hash(k) of a key of family 4 (local and remote bytes 4..15 zero), in fewer instructions.
+  uint64_t hash4(const FlowKey& k) const { return flow_hash4(k, hash4_); }
 
   // Batch helpers: call prefetch() on every packet of a batch, then prefetch_flow() on
   // every packet, keeping the hint it returns, then find(key, hash, now, hint).
@@ -234,6 +236,7 @@ class FlowTable {
   uint32_t free_head_ = kNoFree;
   uint32_t sweep_cursor_ = 0;
   uint64_t seed_ = 0;
+  FlowHash4 hash4_ = FlowHash4::of(0);  // seed_'s
   uint64_t next_id_ = 0;
   uint64_t timeout_ns_[kTimeoutSlots] = {};
   FlowSink sink_ = nullptr;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <unordered_map>
 
 #include "conntrack/flow.h"
@@ -159,7 +160,78 @@ bool Engine::set_table(std::shared_ptr<const MatchTable> t, uint32_t generation,
   current_.rules.assign(current_.table->rule_count(), PacketCounters{});
   current_.interfaces.assign(current_.table->interface_count(), InterfaceCounters{});
   t_ = current_.table.get();
+  build_iface_maps();
   return true;
+}
+
+// A fixed sequence of odd multipliers (splitmix64): the same table always gets the same maps.
+static uint64_t next_multiplier(uint64_t& seed) {
+  seed += 0x9E3779B97F4A7C15ull;
+  uint64_t z = seed;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (z ^ (z >> 31)) | 1;
+}
+
+void Engine::build_iface_maps() {
+  iface4_family_ = 0;
+  iface6_family_ = 0;
+  std::vector<std::pair<uint32_t, int32_t>> v4;
+  std::vector<Iface6Slot> v6;
+  t_->for_each_address([&](uint8_t family, const uint8_t* addr, int32_t iface) {
+    if (family == 6) {
+      Iface6Slot s{};
+      std::memcpy(&s.w0, addr, 8);
+      std::memcpy(&s.w1, addr + 8, 8);
+      s.iface = iface;
+      v6.push_back(s);
+      return;
+    }
+    uint32_t a;
+    std::memcpy(&a, addr, 4);
+    v4.emplace_back(a, iface);
+  });
+  uint64_t seed6 = 0x243F6A8885A308D3ull;
+  for (int attempt = 0; v6.size() <= (1u << kIface6Bits) / 4 && attempt < 128; attempt++) {
+    const uint64_t mult = next_multiplier(seed6);
+    for (Iface6Slot& s : iface6_slots_) s = Iface6Slot{0, 0, -1};
+    bool ok = true;
+    for (const Iface6Slot& a : v6) {
+      Iface6Slot& s = iface6_slots_[iface6_home(a.w0, a.w1, mult)];
+      if (s.iface >= 0) {
+        ok = false;
+        break;
+      }
+      s = a;
+    }
+    if (!ok) continue;
+    iface6_mult_ = mult;
+    iface6_family_ = 6;
+    break;
+  }
+  // A few odd multipliers (a fixed sequence: the same table always gets the same map). Eight
+  // addresses in 256 slots: a multiplier has no collision with chance ~0.9; forty, ~0.05.
+  constexpr size_t kSlots = size_t{1} << kIface4Bits;
+  if (v4.size() > kSlots / 4) return;
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  for (int attempt = 0; attempt < 128; attempt++) {
+    const uint64_t mult = next_multiplier(seed);
+    for (Iface4Slot& s : iface4_slots_) s = Iface4Slot{0, -1};
+    bool ok = true;
+    for (const auto& [a, iface] : v4) {
+      Iface4Slot& s = iface4_slots_[iface4_home(a, mult)];
+      if (s.iface >= 0) {
+        ok = false;
+        break;
+      }
+      s = Iface4Slot{a, iface};
+    }
+    if (!ok) continue;
+    iface4_mult_ = mult;
+    iface4_family_ = 4;
+    return;
+  }
+  // None found: the table's lookup serves IPv4 too.
 }
 
 void Engine::expire(uint64_t now_ns, uint32_t budget) {
@@ -199,7 +271,20 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
   p.absent = false;
   p.hint = 0;
   int32_t src_if = -1, dst_if = -1;
-  if (m.kind == FrameKind::Ip && m.icmp_class != IcmpClass::NeighborDiscovery && t_) [[likely]] {
+  bool v4 = false;
+  // iface4_family_ is 4 only once a table is set, and IPv4 has no neighbour discovery.
+  if (m.kind == FrameKind::Ip && m.tuple.family == iface4_family_) [[likely]] {
+    v4 = true;
+    uint32_t s, d;
+    std::memcpy(&s, m.tuple.src, 4);
+    std::memcpy(&d, m.tuple.dst, 4);
+    src_if = find_iface4(s);
+    dst_if = find_iface4(d);
+  } else if (m.kind == FrameKind::Ip && m.tuple.family == iface6_family_ &&
+             m.icmp_class != IcmpClass::NeighborDiscovery) {
+    src_if = find_iface6(m.tuple.src);
+    dst_if = find_iface6(m.tuple.dst);
+  } else if (m.kind == FrameKind::Ip && m.icmp_class != IcmpClass::NeighborDiscovery && t_) {
     src_if = t_->find_interface(m.tuple.family, m.tuple.src);
     dst_if = t_->find_interface(m.tuple.family, m.tuple.dst);
   }
@@ -217,7 +302,8 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
     p.dir = Direction::Ingress;
     p.short_way = m.frag == FragKind::None;
   }
-  p.hash = flows_.hash(p.key);
+  // A parsed IPv4 packet's addresses have zero bytes 4..15 (packet_meta.h), as hash4 needs.
+  p.hash = v4 ? flows_.hash4(p.key) : flows_.hash(p.key);
   p.keyed = true;
 }
 

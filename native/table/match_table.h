@@ -79,6 +79,21 @@ class MatchTable {
     }
   }
 
+  // Every address with its interface, in no particular order (control path: the engine
+  // builds its own IPv4 lookup from them). addr as find_interface takes it.
+  template <class F>
+  void for_each_address(F&& f) const {
+    for (const AddrSlot& s : addr_slots_) {
+      if (s.iface < 0) continue;
+      uint8_t addr[16];
+      for (int b = 0; b < 8; b++) {
+        addr[b] = static_cast<uint8_t>(s.hi >> (56 - 8 * b));
+        addr[8 + b] = static_cast<uint8_t>(s.lo >> (56 - 8 * b));
+      }
+      f(s.family, static_cast<const uint8_t*>(addr), s.iface);
+    }
+  }
+
   // Rules (reported ids, counter index).
   uint32_t rule_count() const { return static_cast<uint32_t>(rules_.size()); }
   std::string_view rule_id(uint32_t r) const { return str(rules_[r].id_off, rules_[r].id_len); }
