@@ -60,8 +60,10 @@ function nativeReplay(sources: TableBlob[], opts: NativeReplayOptions): NativeRe
     const err = e as Error & { code?: string; tableIndex?: number };
     const source = err.tableIndex === undefined ? undefined : sources[err.tableIndex];
     if (source?.fromTableFile) {
+      // ERR_INPUT_*: main reports it as bad input (exit 2); the loader's own code stays beside it.
       throw Object.assign(new Error(`${source.file}: ${err.message} (compile the policy again with sgfw compile)`), {
-        code: `ERR_INPUT_${err.code ?? 'TABLE'}`,
+        code: 'ERR_INPUT_TABLE',
+        tableCode: err.code,
       });
     }
     throw e;
