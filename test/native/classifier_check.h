@@ -16,9 +16,9 @@ struct Pkt {
 };
 
 // Packets where first_match and first_match_linear disagree (the first five are reported).
-// `matched_rule`, when given, counts packets whose linear answer is a rule's entry.
-inline uint64_t disagreements(const table::MatchTable& t, const std::vector<Pkt>& ps,
-                              uint64_t* matched_rule = nullptr) {
+// `on_answer(want)` sees each packet's linear answer, for tests that count where packets matched.
+template <class OnAnswer>
+inline uint64_t disagreements(const table::MatchTable& t, const std::vector<Pkt>& ps, OnAnswer&& on_answer) {
   uint64_t bad = 0;
   for (const Pkt& p : ps) {
     const int32_t want = t.first_match_linear(0, Direction::Ingress, p.t, p.it, p.ic);
@@ -28,9 +28,17 @@ inline uint64_t disagreements(const table::MatchTable& t, const std::vector<Pkt>
                            << p.t.dport << " src0 " << int(p.t.src[0]) << "." << int(p.t.src[1]) << "."
                            << int(p.t.src[2]) << "." << int(p.t.src[3]) << ": got " << got << " want " << want);
     }
-    if (matched_rule) *matched_rule += want >= 0 && t.entry_reason(uint32_t(want)) == Reason::Rule;
+    on_answer(want);
   }
   return bad;
+}
+
+// The same; `matched_rule`, when given, counts packets whose linear answer is a rule's entry.
+inline uint64_t disagreements(const table::MatchTable& t, const std::vector<Pkt>& ps,
+                              uint64_t* matched_rule = nullptr) {
+  return disagreements(t, ps, [&](int32_t want) {
+    if (matched_rule) *matched_rule += want >= 0 && t.entry_reason(uint32_t(want)) == Reason::Rule;
+  });
 }
 
 }  // namespace sgfw::test
