@@ -10,6 +10,7 @@ const native = loadNative().describeFormat();
 describe('table format v1: TypeScript mirror == native header', () => {
   it('magic and version', () => {
     expect(native.magic).toBe(fmt.MAGIC);
+    expect(Buffer.from(fmt.MAGIC_TEXT, 'latin1').readUInt32LE(0)).toBe(fmt.MAGIC); // the text a table file starts with
     expect(native.versionMajor).toBe(fmt.VERSION_MAJOR);
   });
 

@@ -11,6 +11,7 @@ import {
 import { groupIdKey, providerFor } from '../providers/index.js';
 import { parseAddressFast, parseCidrFast, readCidr, readPortRange } from '../providers/common.js';
 import type { GroupInfo, PortList, PrefixList, ProviderContext } from '../providers/types.js';
+import { MAGIC_TEXT } from '../table/format.js';
 import { CODES } from '../validate/codes.js';
 import { Diagnostics, show } from '../validate/collector.js';
 import { type Diagnostic, PolicyError } from '../validate/diagnostics.js';
@@ -53,7 +54,7 @@ export function loadPolicy(file: string): Policy {
 
 /** Parse JSON text (syntax errors carry line and column; duplicate keys are errors), then validate. */
 export function parsePolicyText(text: string, file = '<inline>'): ParseResult {
-  if (text.startsWith('SGFT')) {
+  if (text.startsWith(MAGIC_TEXT)) {
     // A table from `sgfw compile` (its magic): only replay takes one; the rest need the JSON.
     const message = 'this is a compiled table (sgfw compile), not a policy: give the policy JSON it was compiled from';
     return { diagnostics: [{ severity: 'error', code: CODES.json, path: '', message }] };

@@ -7,6 +7,8 @@ export interface Field {
 }
 
 export const MAGIC = 0x54464753; // "SGFT"
+/** MAGIC as the text a table file starts with (little-endian bytes "SGFT"). */
+export const MAGIC_TEXT = 'SGFT';
 export const VERSION_MAJOR = 1;
 export const CLOUD_CODES = { aws: 0, 'aws-classic': 1, alibaba: 2 } as const;
 
