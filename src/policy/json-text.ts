@@ -50,37 +50,61 @@ function describeChar(text: string, i: number): string {
   return `character ${JSON.stringify(text[i])}`;
 }
 
-// A string (group 1: its body, group 2: the colon that makes it a key) or an object brace.
-// Whole strings are matched so that braces and quotes inside them are never mistaken.
-const KEY_OR_BRACE = /"([^"\\]*(?:\\.[^"\\]*)*)"(\s*:)?|[{}]/g;
-
 /**
- * Whether some object of a well-formed JSON text holds a key twice. Only keys and object
- * braces are looked at, one native regex step per token: the common case (no duplicate)
- * costs a fraction of the full scan.
+ * Key tokens in a well-formed JSON text: strings followed by a colon. Jumps from quote to quote
+ * with indexOf (native), so a cold process runs one interpreted step per string, not per
+ * character: 14 k strings of a 1,000-rule policy cost about 1 ms where a per-token regex
+ * loop cost 12-15 ms before V8 compiled it.
  */
-function hasDuplicateKeys(text: string): boolean {
-  const open: Set<string>[] = [];
-  KEY_OR_BRACE.lastIndex = 0;
-  for (let m = KEY_OR_BRACE.exec(text); m !== null; m = KEY_OR_BRACE.exec(text)) {
-    const body = m[1];
-    if (body === undefined) {
-      if (m[0] === '{') open.push(new Set());
-      else open.pop();
-    } else if (m[2] !== undefined) {
-      const key = body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body;
-      const keys = open[open.length - 1]!;
-      if (keys.has(key)) return true;
-      keys.add(key);
+function keyTokens(text: string): number {
+  const escapes = text.includes('\\');
+  let keys = 0;
+  let i = text.indexOf('"');
+  while (i >= 0) {
+    let j = text.indexOf('"', i + 1);
+    // A quote after an odd run of backslashes is inside the string.
+    while (escapes && j > 0 && escapedAt(text, j)) j = text.indexOf('"', j + 1);
+    if (j < 0) break;
+    let k = j + 1;
+    let c = text.charCodeAt(k);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++k);
+    if (c === 58) keys++;
+    i = text.indexOf('"', k);
+  }
+  return keys;
+}
+
+function escapedAt(text: string, quote: number): boolean {
+  let b = quote - 1;
+  while (text.charCodeAt(b) === 92) b--;
+  return ((quote - 1 - b) & 1) === 1;
+}
+
+/** Own keys of every object in a parsed JSON value (an explicit stack: no depth limit). */
+function objectKeys(root: unknown): number {
+  let keys = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const e of v) if (e !== null && typeof e === 'object') stack.push(e);
+    } else {
+      for (const k in v) {
+        keys++;
+        const e = (v as Record<string, unknown>)[k];
+        if (e !== null && typeof e === 'object') stack.push(e);
+      }
     }
   }
-  return false;
+  return keys;
 }
 
 /**
  * Scan (and, when well-formed, parse) a JSON text. Never throws. Well-formed text without a
  * duplicate key (JSON.parse accepts exactly the JSON this scanner accepts) takes the short
- * way; anything else gets the full scan, which places errors and names duplicates.
+ * way (count key tokens and parsed keys); anything else gets the full scan, which places
+ * errors and names duplicates.
  */
 export function scanJson(input: string): JsonScan {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
@@ -90,7 +114,10 @@ export function scanJson(input: string): JsonScan {
   } catch {
     return scanJsonStrict(input);
   }
-  return hasDuplicateKeys(text) ? scanJsonStrict(input) : { value, duplicates: [] };
+  // JSON.parse makes one property per distinct key of an object: as many key tokens in the
+  // text as properties in the value means no object repeats a key (JSON.parse keeps even
+  // "__proto__" as an own key). Otherwise the full scan names the duplicates.
+  return keyTokens(text) === objectKeys(value) ? { value, duplicates: [] } : scanJsonStrict(input);
 }
 
 /** The full scan: syntax errors with line and column, every duplicate key with its path. */

@@ -6,7 +6,7 @@ import { scanJson, scanJsonStrict } from '../../src/policy/json-text.js';
 
 const ws = fc.constantFrom('', ' ', '\n  ', '\t', '\r\n');
 // Keys from a small set, some written with escapes, so that objects often repeat a key.
-const key = fc.constantFrom('"a"', '"b"', '"\\u0061"', '"a\\"b"', '"{"', '"}"', '"x\\\\"', '"\\\\"', '"é"', '""');
+const key = fc.constantFrom('"a"', '"b"', '"\\u0061"', '"a\\"b"', '"__proto__"', '"{"', '"}"', '"x\\\\"', '"\\\\"', '"é"', '""');
 const scalar = fc.oneof(
   fc.constantFrom('1', '-0.5e3', 'true', 'false', 'null', '"s"', '"{\\"a\\":1}"', '"}{"', '"\\\\"', '"\\u007b"'),
   fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
