@@ -211,6 +211,7 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
   PacketMeta metas[kBatch];
   Decision decisions[kBatch];
   uint64_t i = 0;
+  uint64_t end_ts = 0;
   for (;;) {
     if (i >= swap_at) [[unlikely]] {
       while (next_table < opts.tables.size() && opts.tables[next_table].before_packet <= i) {
@@ -256,13 +257,18 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
       for (size_t k = 0; k < n; k++)
         if (!write_outputs(recs[k], decisions[k], metas[k], i + k)) return;
     }
-    // The sweep reclaims idle flows at one pool record per packet (lookups expire lazily too).
+    // The sweep reclaims idle flows at one pool record per four packets (lookups expire lazily
+    // too, and a full pool makes room from expired flows first).
     if (((i + n) >> 10) != (i >> 10)) [[unlikely]] {
-      engine.expire(recs[n - 1].ts_ns, 1024);
+      engine.expire(recs[n - 1].ts_ns, 256);
       progress.tick((i + n) & ~uint64_t{1023}, trace.offset(), trace.size());
     }
+    if (recs[n - 1].ts_ns > end_ts) end_ts = recs[n - 1].ts_ns;
     i += n;
   }
+  // At the trace's end (its latest time, as the sweeps saw it) every flow idle past its timeout
+  // has expired: the counters and the flow log then do not depend on how far the sweep had come.
+  if (i > 0) engine.expire(end_ts, ~0u);
   out.elapsed_ns = mono_ns() - t0;
   if (trace.failed()) {
     o.abort_all();

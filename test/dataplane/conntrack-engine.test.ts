@@ -133,6 +133,17 @@ describe('UDP and per-cloud timeouts', () => {
       'accept:rule', 'accept:established', 'accept:established', 'accept:established', 'drop:default',
     ]);
   });
+
+  it('at the end of a trace, flows idle past their timeout count as expired, not as entries', () => {
+    // Two flows that never meet again, and a third packet 60 s later: far fewer packets than the
+    // sweep's period, so only the end-of-trace expiry can reclaim the first two.
+    const p = aws([], [udpOut(53, '198.18.0.0/24')]);
+    const { verdicts, outcome } = replayPackets(p, [
+      q(0), udpDgram(0.5, S, R, 5354, 53), udpDgram(60, S, R, 5355, 53), udpDgram(61, S, R, 5355, 53),
+    ]);
+    expect(brief(verdicts)).toEqual(['accept:rule', 'accept:rule', 'accept:rule', 'accept:established']);
+    expect(outcome.summary.conntrack).toMatchObject({ created: 3, expired: 2, entries: 1 });
+  });
 });
 
 describe('ICMP', () => {
