@@ -151,11 +151,14 @@ __attribute__((always_inline)) inline TcpStep flow_update_with(Flow& f, ColdOf&&
     flow_count_with(f, cold_of, dir, ip_bytes);
     if (step.action == TcpAction::Ignore) return step;
     f.state = step.state;
-    if (dir == kDirReply) f.flags |= kFlowReplied;
+    // Without a jump: the direction flips packet by packet, which a predictor cannot learn.
+    static_assert(kDirReply == 1);
+    f.flags |= static_cast<uint8_t>(kFlowReplied * dir);
     // A packet timestamp that goes backwards (pcap merges) never shortens the timer.
     if (static_cast<int64_t>(now_ns - f.last_ns) > 0) f.last_ns = now_ns;
-    // The slot depends on proto, state and kFlowStream only (flow_refresh_slot).
-    if (step.state != old_state) flow_refresh_slot(f);
+    // A TCP flow's slot depends on its state only (flow_refresh_slot): stored every time, as a
+    // test of "state changed" is another jump that follows the packets.
+    f.timeout_slot = static_cast<uint8_t>(timeout_slot(kProtoTcp, step.state, false));
     return step;
   }
   flow_count_with(f, cold_of, dir, ip_bytes);
