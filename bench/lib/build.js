@@ -60,11 +60,11 @@ export async function buildNative(name) {
 }
 
 /**
- * Waits (at most 3 minutes) for dist/cli/main.js and the addon: a concurrent `npm run build`
- * removes build/ while it compiles. Throws with the fix when they do not appear.
+ * Waits (at most 3 minutes) for the CLI (dist/cli/sgfw.cjs, the bin) and the addon: a concurrent
+ * `npm run build` removes build/ while it compiles. Throws with the fix when they do not appear.
  */
 export async function needBuilt() {
-  const files = [join(ROOT, 'dist', 'cli', 'main.js'), join(ROOT, 'build', 'Release', 'sgfw_native.node')];
+  const files = [join(ROOT, 'dist', 'cli', 'sgfw.cjs'), join(ROOT, 'build', 'Release', 'sgfw_native.node')];
   const end = Date.now() + 180_000;
   while (!files.every((f) => existsSync(f))) {
     if (Date.now() > end) throw new Error(`${files.filter((f) => !existsSync(f)).join(', ')} missing: run "npm run build" first`);

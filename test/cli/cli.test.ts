@@ -1,5 +1,6 @@
-// The command line as users run it (the built dist/cli/main.js): exit statuses, messages that
-// name file, path and value, the JSON shapes of spec section 6, --diff, and no partial output.
+// The command line as users run it (package.json's bin: the one-file build of dist/cli/main.js):
+// exit statuses, messages that name file, path and value, the JSON shapes of spec section 6,
+// --diff, and no partial output.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFiles } from '../../src/demo/index.js';
 
-const CLI = resolve(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { sgfw: string } }).bin.sgfw;
+const CLI = join(ROOT, BIN);
+const ESM = join(ROOT, 'dist', 'cli', 'main.js'); // what the bin is built from
 const sgfw = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 let dir: string;
@@ -204,5 +208,31 @@ describe('sgfw demo', () => {
     expect(a.packets).toBe(b.packets);
     expect(a.reasons).toEqual(b.reasons);
     expect(sgfw('demo').status).toBe(2);
+  });
+});
+
+describe('the bin', () => {
+  it('is the one-file CommonJS build, and answers as the ES modules it is built from', () => {
+    expect(BIN).toBe('dist/cli/sgfw.cjs');
+    const esm = (...args: string[]) => spawnSync(process.execPath, [ESM, ...args], { encoding: 'utf8' });
+    const norm = (out: string) => {
+      const j = JSON.parse(out) as Record<string, unknown>;
+      delete j.elapsedSeconds;
+      delete j.packetsPerSecond;
+      return j;
+    };
+    // The version comes from package.json, found from the file's own location.
+    expect(sgfw('--version').stdout).toBe(esm('--version').stdout);
+    expect(sgfw('--version').stdout).toMatch(/^sgfw \d+\.\d+\.\d+/);
+    const replay = ['replay', '--policy', files.awsPolicy, files.trace, '--json'];
+    const a = sgfw(...replay);
+    expect(a.status).toBe(0);
+    expect(norm(a.stdout)).toEqual(norm(esm(...replay).stdout));
+    // Lazily loaded command modules and the addon (found from the bundle's location) both work.
+    const check = sgfw('check', '--policy', files.alibabaPolicy, '--json');
+    expect(check.stdout).toBe(esm('check', '--policy', files.alibabaPolicy, '--json').stdout);
+    const bad = sgfw('replay', '--policy', files.awsPolicy, join(dir, 'missing.pcap'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(esm('replay', '--policy', files.awsPolicy, join(dir, 'missing.pcap')).stderr);
   });
 });

@@ -42,7 +42,7 @@ describe('the embedded demo, packet by packet', () => {
   }
 
   it('`sgfw replay` with no arguments runs the demo (built CLI)', () => {
-    const out = execFileSync(process.execPath, ['dist/cli/main.js', 'replay', '--json'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['dist/cli/sgfw.cjs', 'replay', '--json'], { encoding: 'utf8' });
     const s = JSON.parse(out) as { packets: number; accepted: number; dropped: number; reasons: Record<string, number> };
     const want = demoExpectations('aws');
     expect(s.packets).toBe(want.length);

@@ -16,7 +16,7 @@ import { CLIENT_V4, SERVER_V4, enableRouting, hostTopology, inlineTopology, name
 import { alibabaPolicy, benchRules, IPERF_PORT, nftRuleset } from '../ruleset.js';
 import { mmm, sig, si, summary, ratio, table, waitFor, sleep } from '../util.js';
 
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'cli', 'sgfw.cjs');
 const UDP_LEN = 64;
 const UDP_PPS = 2_000_000; // the generator's bound; on this machine it offers less (CPU-bound)
 let blast; // bench/out/bin/udp-blast
@@ -142,7 +142,7 @@ export async function inline({ runs, quick, log }) {
     'topology (each case): client(eth0 198.18.0.1/24) -- (outside)fw(inside) -- (eth0 198.18.0.2/24)server, veth pairs',
     `kernel: in fw: 198.18.0.253/32 on outside, 198.18.0.254/32 on inside, host routes, proxy_arp=1, proxy_delay=0, ip_forward=1; nft -f ${rel(f.fwd)}`,
     'bare: in fw: bench/out/bin/bare-forwarder outside inside',
-    `sgfw: in fw: node dist/cli/main.js run --inline outside:inside --policy ${rel(f.policy)}`,
+    `sgfw: in fw: node dist/cli/sgfw.cjs run --inline outside:inside --policy ${rel(f.policy)}`,
     'offloads (every veth): ethtool -K DEV rx on|off tx on|off sg on|off tso on|off gso on|off gro on|off',
     `TCP: iperf3 -s -1 (server);  iperf3 -c ${SERVER_V4} -t ${seconds} -O 1 -J (client)`,
     ub.command,
@@ -249,7 +249,7 @@ export async function host({ runs, quick, log }) {
   const commands = [
     'topology (each case): client(eth0 198.18.0.1/24) -- (eth0 198.18.0.2/24)server, one veth pair, offloads as created (on)',
     `kernel: in server: nft -f ${rel(f.input)}`,
-    `sgfw: in server: node dist/cli/main.js run --host --policy ${rel(f.policy)}`,
+    `sgfw: in server: node dist/cli/sgfw.cjs run --host --policy ${rel(f.policy)}`,
     ub.command,
     `TCP: iperf3 -s -1 (server);  iperf3 -c ${SERVER_V4} -t ${seconds} -O 1 -J (client)`,
     `UDP: bench/out/bin/udp-blast sink ${IPERF_PORT} --seconds ${seconds + 8} (server);  bench/out/bin/udp-blast send ${SERVER_V4} ${IPERF_PORT} --seconds ${seconds} --pps ${UDP_PPS} --len ${UDP_LEN} (client)`,

@@ -45,7 +45,7 @@ export async function replay({ runs, quick }) {
   const trace = join(OUT, `trace-${tag}-s1.pcap`);
   const small = join(OUT, 'trace-1k-s1.pcap');
   const policy = join(OUT, 'policy-alibaba-1000-s1.json');
-  const cli = join(ROOT, 'dist', 'cli', 'main.js');
+  const cli = join(ROOT, 'dist', 'cli', 'sgfw.cjs');
   await needBuilt();
   const gen = (n, out) => ['npx', 'vite-node', 'bench/gen-trace.ts', '--', '--packets', String(n), '--out', out, '--seed', '1'];
   await generated(trace, gen(packets, trace));
@@ -63,16 +63,16 @@ export async function replay({ runs, quick }) {
     shellLine(gen(packets, rel(trace))),
     shellLine(gen(1000, rel(small))),
     ...policyCommands,
-    `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(trace)} --json`,
-    `node dist/cli/main.js replay --policy ${rel(policy)} ${rel(small)} --json   (fixed cost: start-up, policy compile)`,
-    `node dist/cli/main.js compile --policy ${rel(policy)} --out ${rel(compiled)}   (once)`,
-    `node dist/cli/main.js replay --policy ${rel(compiled)} ${rel(trace)} --json`,
-    `node dist/cli/main.js replay --policy ${rel(compiled)} ${rel(small)} --json   (fixed cost from the compiled table)`,
+    `node dist/cli/sgfw.cjs replay --policy ${rel(policy)} ${rel(trace)} --json`,
+    `node dist/cli/sgfw.cjs replay --policy ${rel(policy)} ${rel(small)} --json   (fixed cost: start-up, policy compile)`,
+    `node dist/cli/sgfw.cjs compile --policy ${rel(policy)} --out ${rel(compiled)}   (once)`,
+    `node dist/cli/sgfw.cjs replay --policy ${rel(compiled)} ${rel(trace)} --json`,
+    `node dist/cli/sgfw.cjs replay --policy ${rel(compiled)} ${rel(small)} --json   (fixed cost from the compiled table)`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '<50 clauses: ${PORTS50.slice(0, 3).map((p) => `port ${p}`).join(' or ')} or ... or port 27017>'`,
     `tcpdump -nr ${rel(trace)} -w /dev/null '${FILTER2}'`,
     'node -e 0   (node start-up alone)',
     '(node runs with NODE_EXTRA_CA_CERTS unset; where the machine sets it, also the 1M-trace run and node -e 0 with it)',
-    'node dist/cli/main.js --help   (start-up and module loading)',
+    'node dist/cli/sgfw.cjs --help   (start-up and module loading)',
   ];
 
   // Node 20 reads the certificates NODE_EXTRA_CA_CERTS names (and parses its whole root store)
