@@ -109,8 +109,10 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
     out.error = err;
     return;
   }
+  // Rule and interface names as JSON strings, for the verdicts file only.
+  const bool want_names = !opts.verdicts_path.empty();
   JsonNames names;
-  names.build(*opts.tables[0].table);
+  if (want_names) names.build(*opts.tables[0].table);
   auto iface_names = [](const table::MatchTable& t) {
     std::vector<std::string> v;
     for (uint32_t i = 0; i < t.interface_count(); i++) v.emplace_back(t.interface_name(i));
@@ -220,7 +222,7 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
           out.error = err;
           return;
         }
-        names.build(*opts.tables[next_table].table);
+        if (want_names) names.build(*opts.tables[next_table].table);
         if (o.flow_log.is_open()) o.flow_log.set_interfaces(iface_names(*opts.tables[next_table].table));
         next_table++;
       }
