@@ -53,8 +53,8 @@ function describeChar(text: string, i: number): string {
 /**
  * Key tokens in a well-formed JSON text: strings followed by a colon. Jumps from quote to quote
  * with indexOf (native), so a cold process runs one interpreted step per string, not per
- * character: 14 k strings of a 1,000-rule policy cost about 1 ms where a per-token regex
- * loop cost 12-15 ms before V8 compiled it.
+ * character: the 14 k strings of a 1,000-rule policy cost 2-6 ms in a fresh process, where
+ * the per-token regex loop this replaced cost 12-15 ms.
  */
 function keyTokens(text: string): number {
   const escapes = text.includes('\\');
