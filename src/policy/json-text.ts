@@ -90,7 +90,8 @@ function objectKeys(root: unknown): number {
     if (Array.isArray(v)) {
       for (const e of v) if (e !== null && typeof e === 'object') stack.push(e);
     } else {
-      for (const k in v) {
+      // Object.keys, not for-in: an enumerable property on Object.prototype must not count.
+      for (const k of Object.keys(v)) {
         keys++;
         const e = (v as Record<string, unknown>)[k];
         if (e !== null && typeof e === 'object') stack.push(e);

@@ -214,6 +214,8 @@ describe('sgfw demo', () => {
 describe('the bin', () => {
   it('is the one-file CommonJS build, and answers as the ES modules it is built from', () => {
     expect(BIN).toBe('dist/cli/sgfw.cjs');
+    // Strict, as the ES modules are: a 'use strict' directive counts only as the first statement.
+    expect(readFileSync(CLI, 'utf8').replace(/^#!.*\n/, '')).toMatch(/^(['"])use strict\1;/);
     const esm = (...args: string[]) => spawnSync(process.execPath, [ESM, ...args], { encoding: 'utf8' });
     const norm = (out: string) => {
       const j = JSON.parse(out) as Record<string, unknown>;

@@ -44,6 +44,17 @@ describe('scanJson short way', () => {
     );
   });
 
+  it('an enumerable property added to Object.prototype does not hide a duplicate', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 1;
+    try {
+      expect(scanJson('{"a": 1, "a": 2}').duplicates).toEqual([{ path: '', key: 'a' }]);
+      expect(scanJson('{"a": 1, "b": {"c": 2}}').duplicates).toEqual([]);
+    } finally {
+      delete proto.polluted;
+    }
+  });
+
   it('finds duplicates only in the same object, after decoding escapes', () => {
     expect(scanJson('{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}').duplicates).toEqual([]);
     expect(scanJson('{"a": 1, "b": {"c": 1, "\\u0063": 2}}').duplicates).toEqual([{ path: 'b', key: 'c' }]);
