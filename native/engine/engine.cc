@@ -1,8 +1,10 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -173,10 +175,37 @@ static uint64_t next_multiplier(uint64_t& seed) {
   return (z ^ (z >> 31)) | 1;
 }
 
+// Tries the multipliers of `seed`'s sequence until one sends every item to a slot of its own,
+// and leaves the items placed under it in `slots` (mult: that multiplier). False after 128
+// tries: the caller keeps the table's lookup.
+template <class Slot, size_t N, class Home>
+static bool place_apart(const std::vector<Slot>& items, Slot (&slots)[N], uint64_t seed, Home home, uint64_t& mult) {
+  Slot empty{};
+  empty.iface = -1;
+  for (int attempt = 0; attempt < 128; attempt++) {
+    const uint64_t m = next_multiplier(seed);
+    std::fill(std::begin(slots), std::end(slots), empty);
+    bool ok = true;
+    for (const Slot& a : items) {
+      Slot& s = slots[home(a, m)];
+      if (s.iface >= 0) {
+        ok = false;
+        break;
+      }
+      s = a;
+    }
+    if (ok) {
+      mult = m;
+      return true;
+    }
+  }
+  return false;
+}
+
 void Engine::build_iface_maps() {
   iface4_family_ = 0;
   iface6_family_ = 0;
-  std::vector<std::pair<uint32_t, int32_t>> v4;
+  std::vector<Iface4Slot> v4;
   std::vector<Iface6Slot> v6;
   t_->for_each_address([&](uint8_t family, const uint8_t* addr, int32_t iface) {
     if (family == 6) {
@@ -187,51 +216,21 @@ void Engine::build_iface_maps() {
       v6.push_back(s);
       return;
     }
-    uint32_t a;
-    std::memcpy(&a, addr, 4);
-    v4.emplace_back(a, iface);
+    Iface4Slot s{};
+    std::memcpy(&s.addr, addr, 4);
+    s.iface = iface;
+    v4.push_back(s);
   });
-  uint64_t seed6 = 0x243F6A8885A308D3ull;
-  for (int attempt = 0; v6.size() <= (1u << kIface6Bits) / 4 && attempt < 128; attempt++) {
-    const uint64_t mult = next_multiplier(seed6);
-    for (Iface6Slot& s : iface6_slots_) s = Iface6Slot{0, 0, -1};
-    bool ok = true;
-    for (const Iface6Slot& a : v6) {
-      Iface6Slot& s = iface6_slots_[iface6_home(a.w0, a.w1, mult)];
-      if (s.iface >= 0) {
-        ok = false;
-        break;
-      }
-      s = a;
-    }
-    if (!ok) continue;
-    iface6_mult_ = mult;
+  // At most a quarter of the slots filled. Eight addresses in 256 slots: a multiplier has no
+  // collision with chance ~0.9; forty, ~0.05. Otherwise the table's lookup serves the family.
+  if (v6.size() <= (size_t{1} << kIface6Bits) / 4 &&
+      place_apart(v6, iface6_slots_, 0x243F6A8885A308D3ull,
+                  [](const Iface6Slot& a, uint64_t m) { return iface6_home(a.w0, a.w1, m); }, iface6_mult_))
     iface6_family_ = 6;
-    break;
-  }
-  // A few odd multipliers (a fixed sequence: the same table always gets the same map). Eight
-  // addresses in 256 slots: a multiplier has no collision with chance ~0.9; forty, ~0.05.
-  constexpr size_t kSlots = size_t{1} << kIface4Bits;
-  if (v4.size() > kSlots / 4) return;
-  uint64_t seed = 0x9E3779B97F4A7C15ull;
-  for (int attempt = 0; attempt < 128; attempt++) {
-    const uint64_t mult = next_multiplier(seed);
-    for (Iface4Slot& s : iface4_slots_) s = Iface4Slot{0, -1};
-    bool ok = true;
-    for (const auto& [a, iface] : v4) {
-      Iface4Slot& s = iface4_slots_[iface4_home(a, mult)];
-      if (s.iface >= 0) {
-        ok = false;
-        break;
-      }
-      s = Iface4Slot{a, iface};
-    }
-    if (!ok) continue;
-    iface4_mult_ = mult;
+  if (v4.size() <= (size_t{1} << kIface4Bits) / 4 &&
+      place_apart(v4, iface4_slots_, 0x9E3779B97F4A7C15ull,
+                  [](const Iface4Slot& a, uint64_t m) { return iface4_home(a.addr, m); }, iface4_mult_))
     iface4_family_ = 4;
-    return;
-  }
-  // None found: the table's lookup serves IPv4 too.
 }
 
 void Engine::expire(uint64_t now_ns, uint32_t budget) {
