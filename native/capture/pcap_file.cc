@@ -53,7 +53,7 @@ bool PcapFile::open_file(const char* path) {
   file_size_ = static_cast<uint64_t>(st.st_size);
   if (file_size_ == 0) return fail("empty file");
   posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // deeper readahead; a hint only
-  buf_.reset(new uint8_t[kBufferSize]);
+  if (!buf_.allocate(kBufferSize)) return fail("cannot allocate the %zu-byte read window", kBufferSize);
   window_offset_ = 0;
   cur_ = end_ = buf_.get();
 

@@ -36,6 +36,8 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_buffer.h"
+
 namespace sgfw::capture {
 
 // One captured packet. `data` points into the reader's window: valid until the next call to
@@ -150,7 +152,7 @@ class PcapFile {
   bool no_refill_ = false;  // set inside next_batch() after its first record
   int fd_ = -1;
   uint64_t file_size_ = 0;
-  std::unique_ptr<uint8_t[]> buf_;  // the window: kBufferSize bytes
+  core::HugeBuffer buf_;  // the window: kBufferSize bytes, on a huge page where there is one
   uint64_t window_offset_ = 0;      // file offset of buf_[0]
   const uint8_t* cur_ = nullptr;    // next unread byte, in [buf_, end_]
   const uint8_t* end_ = nullptr;    // end of the bytes read

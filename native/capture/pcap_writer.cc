@@ -36,6 +36,7 @@ bool PcapWriter::open(const char* path, uint32_t link_type, uint32_t snaplen) {
   if (snaplen > kMaxCaplen) return fail("snaplen %u exceeds the limit of %u bytes", snaplen, kMaxCaplen);
   link_type_ = link_type;
   snaplen_ = snaplen;
+  if (!buf_.allocate(kBufferSize)) return fail("cannot allocate the %zu-byte write buffer", kBufferSize);
 
   // O_EXCL on a fresh name: never write through someone else's file or symlink. Mode 0666 so
   // the result gets the usual umask-derived permissions, like any file the user creates.
@@ -49,7 +50,6 @@ bool PcapWriter::open(const char* path, uint32_t link_type, uint32_t snaplen) {
   }
   if (fd_ < 0) return fail("cannot create a temporary file beside it");
 
-  buf_.reset(new uint8_t[kBufferSize]);
   uint8_t* h = buf_.get();
   put32(h, kPcapNanoMagic);
   put16(h + 4, 2);  // version 2.4

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "capture/pcap_file.h"
+#include "core/huge_buffer.h"
 
 namespace sgfw::capture {
 
@@ -58,7 +59,7 @@ class PcapWriter {
   uint32_t snaplen_ = 0;
   uint64_t records_ = 0;
   size_t used_ = 0;
-  std::unique_ptr<uint8_t[]> buf_;
+  core::HugeBuffer buf_;  // on a huge page where there is one
   std::string path_;
   std::string tmp_path_;
   std::string error_;
