@@ -30,6 +30,16 @@ const TARGETS = {
     deps: [],
     inc: [],
   }),
+  'rusage-run': () => ({
+    srcs: ['bench/native/rusage_run.cc'],
+    deps: [],
+    inc: [],
+  }),
+  'page-touch': () => ({
+    srcs: ['bench/native/page_touch.cc'],
+    deps: [],
+    inc: [],
+  }),
   'bare-forwarder': () => ({
     srcs: ['native/capture/afpacket_source.cc', 'bench/native/bare_forwarder.cc'],
     deps: ['native/capture/afpacket_source.h', 'native/capture/afpacket_frame.h'],

@@ -3,7 +3,7 @@
 // a 2-clause port filter on the same trace, runs interleaved in the same run.
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { needBuilt, OUT, ROOT } from '../build.js';
+import { buildNative, needBuilt, OUT, ROOT } from '../build.js';
 import { ensurePolicies } from './control.js';
 import { must, run, summary, mmm, si, sig, ratio, table, shellLine } from '../util.js';
 
@@ -131,6 +131,15 @@ export async function replay({ runs, quick }) {
   };
   const m50 = await count(FILTER50);
   const m2 = await count(FILTER2);
+  const costs = await processCosts([
+    ['`node -e 0`', [process.execPath, '-e', '0']],
+    ['sgfw, policy JSON, 1,000-packet trace', sgfw(small)],
+    ['sgfw, compiled table, 1,000-packet trace', sgfw(small, compiled)],
+    [`sgfw, policy JSON, ${si(packets)}-packet trace`, sgfw(trace)],
+    [`sgfw, compiled table, ${si(packets)}-packet trace`, sgfw(trace, compiled)],
+    ['tcpdump, 50-clause filter', tcpdump(FILTER50)],
+  ], env);
+  commands.push(...costs.commands);
 
   const sw = summary(res.sgfwWall);
   const sp = summary(res.sgfwInProc);
@@ -192,6 +201,49 @@ export async function replay({ runs, quick }) {
     table(['goal (issue 5)', 'measured (median)', 'ratio to goal', ''], goals),
     '',
     `50-clause filter: \`${FILTER50}\``,
+    '',
+    costs.md,
   ].join('\n');
-  return { md, commands, data: { packets, ...res, matched50: m50, matched2: m2, fixedSeconds: fx }, goals };
+  return { md, commands, data: { packets, ...res, matched50: m50, matched2: m2, fixedSeconds: fx, processCosts: costs.data }, goals };
+}
+
+/**
+ * What each whole-process run costs besides wall time: one more run of each command under
+ * rusage-run (CPU time and page faults of the process) after the timed rounds, and what the
+ * first touch of a fresh page costs here (page-touch). A process start touches megabytes of
+ * fresh memory (node's heap, the table, the flow table); where a virtual machine makes each
+ * 4 KiB fault expensive, that is a large part of the fixed cost, and it is the machine's, not
+ * the work's.
+ */
+async function processCosts(cases, env) {
+  const rr = await buildNative('rusage-run');
+  const pt = await buildNative('page-touch');
+  const touch = JSON.parse((await must([pt.path], { timeoutMs: 60_000 })).stdout);
+  const report = join(OUT, 'rusage.json');
+  const data = { pageTouch: touch, runs: [] };
+  for (const [name, argv] of cases) {
+    await must([rr.path, '--report', report, '--', ...argv], { timeoutMs: 120_000, env });
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    rmSync(report, { force: true });
+    data.runs.push({ name, ...r });
+  }
+  // The first case is `node -e 0`: what every node process pays before any of sgfw's code.
+  const floor = data.runs[0];
+  const rows = data.runs.map((r, i) => [r.name, sig(r.wallMs), sig(r.userMs), sig(r.sysMs), String(r.minflt),
+    i === 0 || !r.name.startsWith('sgfw') ? '' : String(r.minflt - floor.minflt)]);
+  const md = [
+    'What each process costs besides wall time (one more run of each, after the timed rounds, under',
+    '`rusage-run`: CPU time of all its threads, and its page faults). User time above wall time is',
+    'node\'s compiler and GC threads on the second core. First touch of fresh memory here',
+    `(\`page-touch\`, ${touch.mib} MiB, median of ${touch.rounds}): ${sig(touch.smallUsPerPage)} µs a 4 KiB page in 4 KiB pages,`,
+    `${sig(touch.hugeUsPerPage)} µs a 4 KiB page inside transparent huge pages${touch.hugeTook ? '' : ' (the kernel gave none)'}.`,
+    'The flow table asks for huge pages; node\'s heap and the loaded table do not.',
+    '',
+    table(['process', 'wall ms', 'user ms', 'sys ms', 'page faults', 'faults beyond `node -e 0`'], rows),
+  ].join('\n');
+  const commands = [
+    `${rr.command}   (then: bench/out/bin/rusage-run --report FILE -- <each command above>)`,
+    `${pt.command}   (then: bench/out/bin/page-touch)`,
+  ];
+  return { md, commands, data };
 }
