@@ -66,7 +66,90 @@ struct Section {
 class TableAssembler {
  public:
   static LoadResult run(const uint8_t* blob, size_t len, MatchTable& out, const LoadOptions& opts);
+
+ private:
+  static LoadResult read_entry(const MatchTable& t, const uint8_t* rec, uint32_t e, uint32_t n_if, uint32_t iface,
+                               uint32_t run_dir, uint32_t pos, detail::HotEntry& h, MatchTable::Cold& c);
 };
+
+// Entry record e (rec), position pos of the run of interface `iface`, direction run_dir:
+// checked against the rules and its run, and folded into h (all bytes zero on entry) and c.
+LoadResult TableAssembler::read_entry(const MatchTable& t, const uint8_t* rec, uint32_t e, uint32_t n_if,
+                                      uint32_t iface, uint32_t run_dir, uint32_t pos, detail::HotEntry& h, MatchTable::Cold& c) {
+  using TS = TableStatus;
+  const uint32_t rule_ix = rd32(rec, entry::kRule);
+  const uint16_t if_ix = rd16(rec, entry::kIface);
+  const uint8_t dir = rd8(rec, entry::kDirection), action = rd8(rec, entry::kAction);
+  const uint8_t reason = rd8(rec, entry::kReason), fam = rd8(rec, entry::kFamily);
+  const uint8_t proto = rd8(rec, entry::kProto), flags = rd8(rec, entry::kFlags);
+  const uint32_t n_rule = static_cast<uint32_t>(t.rules_.size());
+  if (rule_ix >= n_rule) return fail(TS::BadRecord, "entry %u: rule %u >= rule_count %u", e, rule_ix, n_rule);
+  if (if_ix >= n_if) return fail(TS::BadRecord, "entry %u: iface %u >= interface_count %u", e, if_ix, n_if);
+  if (dir > 1) return fail(TS::BadRecord, "entry %u: direction %u not ingress(0)/egress(1)", e, dir);
+  if (action > 1) return fail(TS::BadRecord, "entry %u: action %u not drop(0)/accept(1)", e, action);
+  if (!legal_reason(reason)) return fail(TS::BadRecord, "entry %u: reason %u not rule/default/platform", e, reason);
+  if (action != t.rules_[rule_ix].action)
+    return fail(TS::BadRecord, "entry %u: action %u != rule %u's action %u", e, action, rule_ix,
+                t.rules_[rule_ix].action);
+  if (reason != t.rules_[rule_ix].reason)
+    return fail(TS::BadRecord, "entry %u: reason %u != rule %u's reason %u", e, reason, rule_ix,
+                t.rules_[rule_ix].reason);
+  if (fam != 0 && fam != 4 && fam != 6) return fail(TS::BadRecord, "entry %u: family %u not 0, 4 or 6", e, fam);
+  constexpr uint8_t kKnownFlags =
+      kFlagProtoAny | kFlagIcmpTypeAny | kFlagIcmpCodeAny | kFlagUntrackedTcp | kFlagUntrackedUdp;
+  if (flags & ~kKnownFlags) return fail(TS::BadRecord, "entry %u: flags 0x%02x has unknown bits", e, flags);
+
+  const uint32_t max_len = fam == 4 ? 32 : fam == 6 ? 128 : 0;
+  const char* fam_name = fam == 4 ? "IPv4" : fam == 6 ? "IPv6" : "family any";
+  struct {
+    const char* name;
+    Field len_f, addr_f;
+    uint64_t *mask_hi, *mask_lo, *hi, *lo;
+  } prefixes[] = {
+      {"src", entry::kSrcLen, entry::kSrc, &h.src_mask_hi, &h.src_mask_lo, &h.src_hi, &h.src_lo},
+      {"dst", entry::kDstLen, entry::kDst, &h.dst_mask_hi, &h.dst_mask_lo, &h.dst_hi, &h.dst_lo},
+  };
+  for (auto& p : prefixes) {
+    const uint32_t plen = rd8(rec, p.len_f);
+    if (plen > max_len) return fail(TS::BadRecord, "entry %u: %s_len %u > %u for %s", e, p.name, plen, max_len, fam_name);
+    prefix_mask(plen, *p.mask_hi, *p.mask_lo);
+    const uint64_t hi = detail::load_be64(rec + p.addr_f.off), lo = detail::load_be64(rec + p.addr_f.off + 8);
+    if ((hi & ~*p.mask_hi) != 0 || (lo & ~*p.mask_lo) != 0)
+      return fail(TS::BadRecord, "entry %u: %s address has bits set beyond /%u", e, p.name, plen);
+    *p.hi = hi;
+    *p.lo = lo;
+  }
+  const uint16_t sp_lo = rd16(rec, entry::kSportLo), sp_hi = rd16(rec, entry::kSportHi);
+  const uint16_t dp_lo = rd16(rec, entry::kDportLo), dp_hi = rd16(rec, entry::kDportHi);
+  if (sp_lo > sp_hi) return fail(TS::BadRecord, "entry %u: sport_lo %u > sport_hi %u", e, sp_lo, sp_hi);
+  if (dp_lo > dp_hi) return fail(TS::BadRecord, "entry %u: dport_lo %u > dport_hi %u", e, dp_lo, dp_hi);
+
+  // Fold format.h's matching rules into masks and ranges (see detail::HotEntry).
+  const bool proto_any = flags & kFlagProtoAny;
+  h.family_mask = fam ? 0xff : 0;
+  h.family = fam;
+  h.proto_mask = proto_any ? 0 : 0xff;
+  h.proto = proto_any ? 0 : proto;
+  const bool ports = !proto_any && (proto == kProtoTcp || proto == kProtoUdp);
+  h.sport_lo = ports ? sp_lo : 0;
+  h.sport_span = ports ? uint16_t(sp_hi - sp_lo) : 0xffff;
+  h.dport_lo = ports ? dp_lo : 0;
+  h.dport_span = ports ? uint16_t(dp_hi - dp_lo) : 0xffff;
+  const bool icmp = !proto_any && ((proto == kProtoIcmp && fam == 4) || (proto == kProtoIcmpv6 && fam == 6));
+  h.icmp_type_mask = icmp && !(flags & kFlagIcmpTypeAny) ? 0xff : 0;
+  h.icmp_type = rd8(rec, entry::kIcmpType) & h.icmp_type_mask;
+  h.icmp_code_mask = icmp && !(flags & kFlagIcmpCodeAny) ? 0xff : 0;
+  h.icmp_code = rd8(rec, entry::kIcmpCode) & h.icmp_code_mask;
+
+  c = {rule_ix, rd16(rec, entry::kPriority), action, reason, flags};
+
+  const uint32_t order = rd32(rec, entry::kOrder);
+  if (if_ix != iface || dir != run_dir)
+    return fail(TS::BadRecord, "entry %u: iface %u direction %u but in the run of interface %u %s", e, if_ix,
+                dir, iface, run_dir ? "egress" : "ingress");
+  if (order != pos) return fail(TS::BadRecord, "entry %u: order %u != its position %u in the run", e, order, pos);
+  return {};
+}
 
 LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, const LoadOptions& opts) {
   using TS = TableStatus;
@@ -243,93 +326,40 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
     }
   }
 
-  // ---- Entries.
+  // ---- Entries, run by run (the runs partition the section, as checked above).
+  // Runs with the very same entries (interfaces that carry the same groups) keep one copy of
+  // their HotEntries: each run is decoded at the end of hot_ and dropped again when an earlier
+  // run holds the same bytes. So only the distinct runs' memory is ever touched: the first
+  // touch of a page is a fault, which costs ~14 µs on this project's VMs
+  // (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of 8 pages
+  // of a 1,000-rule table's entries copies.
   t.cold_.resize(n_ent);
-  t.hot_.resize(n_ent);
-  for (uint32_t e = 0; e < n_ent; e++) {
-    const uint8_t* rec = ents + uint64_t{e} * ers;
-    const uint32_t rule_ix = rd32(rec, entry::kRule);
-    const uint16_t if_ix = rd16(rec, entry::kIface);
-    const uint8_t dir = rd8(rec, entry::kDirection), action = rd8(rec, entry::kAction);
-    const uint8_t reason = rd8(rec, entry::kReason), fam = rd8(rec, entry::kFamily);
-    const uint8_t proto = rd8(rec, entry::kProto), flags = rd8(rec, entry::kFlags);
-    if (rule_ix >= n_rule) return fail(TS::BadRecord, "entry %u: rule %u >= rule_count %u", e, rule_ix, n_rule);
-    if (if_ix >= n_if) return fail(TS::BadRecord, "entry %u: iface %u >= interface_count %u", e, if_ix, n_if);
-    if (dir > 1) return fail(TS::BadRecord, "entry %u: direction %u not ingress(0)/egress(1)", e, dir);
-    if (action > 1) return fail(TS::BadRecord, "entry %u: action %u not drop(0)/accept(1)", e, action);
-    if (!legal_reason(reason)) return fail(TS::BadRecord, "entry %u: reason %u not rule/default/platform", e, reason);
-    if (action != t.rules_[rule_ix].action)
-      return fail(TS::BadRecord, "entry %u: action %u != rule %u's action %u", e, action, rule_ix,
-                  t.rules_[rule_ix].action);
-    if (reason != t.rules_[rule_ix].reason)
-      return fail(TS::BadRecord, "entry %u: reason %u != rule %u's reason %u", e, reason, rule_ix,
-                  t.rules_[rule_ix].reason);
-    if (fam != 0 && fam != 4 && fam != 6) return fail(TS::BadRecord, "entry %u: family %u not 0, 4 or 6", e, fam);
-    constexpr uint8_t kKnownFlags =
-        kFlagProtoAny | kFlagIcmpTypeAny | kFlagIcmpCodeAny | kFlagUntrackedTcp | kFlagUntrackedUdp;
-    if (flags & ~kKnownFlags) return fail(TS::BadRecord, "entry %u: flags 0x%02x has unknown bits", e, flags);
-
-    detail::HotEntry& h = t.hot_[e];
-    const uint32_t max_len = fam == 4 ? 32 : fam == 6 ? 128 : 0;
-    const char* fam_name = fam == 4 ? "IPv4" : fam == 6 ? "IPv6" : "family any";
-    struct {
-      const char* name;
-      Field len_f, addr_f;
-      uint64_t *mask_hi, *mask_lo, *hi, *lo;
-    } prefixes[] = {
-        {"src", entry::kSrcLen, entry::kSrc, &h.src_mask_hi, &h.src_mask_lo, &h.src_hi, &h.src_lo},
-        {"dst", entry::kDstLen, entry::kDst, &h.dst_mask_hi, &h.dst_mask_lo, &h.dst_hi, &h.dst_lo},
-    };
-    for (auto& p : prefixes) {
-      const uint32_t plen = rd8(rec, p.len_f);
-      if (plen > max_len) return fail(TS::BadRecord, "entry %u: %s_len %u > %u for %s", e, p.name, plen, max_len, fam_name);
-      prefix_mask(plen, *p.mask_hi, *p.mask_lo);
-      const uint64_t hi = detail::load_be64(rec + p.addr_f.off), lo = detail::load_be64(rec + p.addr_f.off + 8);
-      if ((hi & ~*p.mask_hi) != 0 || (lo & ~*p.mask_lo) != 0)
-        return fail(TS::BadRecord, "entry %u: %s address has bits set beyond /%u", e, p.name, plen);
-      *p.hi = hi;
-      *p.lo = lo;
-    }
-    const uint16_t sp_lo = rd16(rec, entry::kSportLo), sp_hi = rd16(rec, entry::kSportHi);
-    const uint16_t dp_lo = rd16(rec, entry::kDportLo), dp_hi = rd16(rec, entry::kDportHi);
-    if (sp_lo > sp_hi) return fail(TS::BadRecord, "entry %u: sport_lo %u > sport_hi %u", e, sp_lo, sp_hi);
-    if (dp_lo > dp_hi) return fail(TS::BadRecord, "entry %u: dport_lo %u > dport_hi %u", e, dp_lo, dp_hi);
-
-    // Fold format.h's matching rules into masks and ranges (see detail::HotEntry).
-    const bool proto_any = flags & kFlagProtoAny;
-    h.family_mask = fam ? 0xff : 0;
-    h.family = fam;
-    h.proto_mask = proto_any ? 0 : 0xff;
-    h.proto = proto_any ? 0 : proto;
-    const bool ports = !proto_any && (proto == kProtoTcp || proto == kProtoUdp);
-    h.sport_lo = ports ? sp_lo : 0;
-    h.sport_span = ports ? uint16_t(sp_hi - sp_lo) : 0xffff;
-    h.dport_lo = ports ? dp_lo : 0;
-    h.dport_span = ports ? uint16_t(dp_hi - dp_lo) : 0xffff;
-    const bool icmp = !proto_any && ((proto == kProtoIcmp && fam == 4) || (proto == kProtoIcmpv6 && fam == 6));
-    h.icmp_type_mask = icmp && !(flags & kFlagIcmpTypeAny) ? 0xff : 0;
-    h.icmp_type = rd8(rec, entry::kIcmpType) & h.icmp_type_mask;
-    h.icmp_code_mask = icmp && !(flags & kFlagIcmpCodeAny) ? 0xff : 0;
-    h.icmp_code = rd8(rec, entry::kIcmpCode) & h.icmp_code_mask;
-
-    t.cold_[e] = {rule_ix, rd16(rec, entry::kPriority), action, reason, flags};
-  }
+  t.hot_.reserve(n_ent);  // never reallocated below: no page is touched before it is written
   t.runs_.resize(2 * size_t{n_if});
-  for (uint32_t i = 0; i < n_if; i++) {
-    for (uint32_t d = 0; d < 2; d++) {
-      const RunSpan& rs = ent_runs[2 * i + d];
-      for (uint32_t k = 0; k < rs.count; k++) {
-        const uint32_t e = rs.first + k;
-        const uint8_t* rec = ents + uint64_t{e} * ers;
-        const uint32_t if_ix = rd16(rec, entry::kIface), dir = rd8(rec, entry::kDirection);
-        const uint32_t order = rd32(rec, entry::kOrder);
-        if (if_ix != i || dir != d)
-          return fail(TS::BadRecord, "entry %u: iface %u direction %u but in the run of interface %u %s", e, if_ix,
-                      dir, i, d ? "egress" : "ingress");
-        if (order != k) return fail(TS::BadRecord, "entry %u: order %u != its position %u in the run", e, order, k);
-      }
-      t.runs_[2 * i + d].first = rs.first;
-      t.runs_[2 * i + d].count = rs.count;
+  std::unordered_map<uint64_t, uint32_t> distinct;  // hash of a run's HotEntry bytes -> index in runs_
+  for (uint32_t ri = 0; ri < t.runs_.size(); ri++) {
+    const uint32_t i = ri / 2, d = ri % 2;
+    const RunSpan& rs = ent_runs[ri];
+    const size_t start = t.hot_.size();
+    for (uint32_t k = 0; k < rs.count; k++) {
+      const uint32_t e = rs.first + k;
+      detail::HotEntry& h = t.hot_.emplace_back();  // value-initialised: all bytes zero
+      const LoadResult r = read_entry(t, ents + uint64_t{e} * ers, e, n_if, i, d, k, h, t.cold_[e]);
+      if (!r.ok()) return r;
+    }
+    MatchTable::Run& run = t.runs_[ri];
+    run.first = rs.first;
+    run.count = rs.count;
+    run.hot_first = static_cast<uint32_t>(start);
+    if (rs.count == 0) continue;
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(t.hot_.data() + start);
+    const size_t run_bytes = size_t{rs.count} * sizeof(detail::HotEntry);
+    auto [it, fresh] = distinct.try_emplace(run_hash(bytes, run_bytes), ri);
+    if (fresh) continue;
+    const MatchTable::Run& same = t.runs_[it->second];
+    if (same.count == rs.count && std::memcmp(t.hot_.data() + same.hot_first, bytes, run_bytes) == 0) {
+      t.hot_.resize(start);
+      run.hot_first = same.hot_first;
     }
   }
 
@@ -340,9 +370,8 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
 
   // ---- Classifiers (the build phase proper).
   std::vector<uint32_t> ids;
-  // Runs whose entries match the same packets (same HotEntry bytes in the same order) share
-  // one set of trees: a policy's interfaces often carry the same groups.
-  std::unordered_map<uint64_t, uint32_t> built;  // hash of a run's entries -> index in runs_
+  // Runs that share their entries (above) share one set of trees too.
+  std::unordered_map<uint32_t, uint32_t> built;  // hot_first of a run with trees -> index in runs_
   for (uint32_t ri = 0; ri < t.runs_.size(); ri++) {
     MatchTable::Run& r = t.runs_[ri];
     const bool tree = opts.classifier == ClassifierChoice::Tree
@@ -350,27 +379,21 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
                           : opts.classifier == ClassifierChoice::Auto && r.count >= kTreeMinEntries;
     if (!tree) continue;
     r.kind = ClassifierKind::Tree;
-    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(t.hot_.data() + r.first);
-    const size_t run_bytes = size_t{r.count} * sizeof(detail::HotEntry);
-    const uint64_t h = run_hash(bytes, run_bytes);
-    auto [it, fresh] = built.try_emplace(h, ri);
+    auto [it, fresh] = built.try_emplace(r.hot_first, ri);
     if (!fresh) {
       const MatchTable::Run& same = t.runs_[it->second];
-      if (same.count == r.count &&
-          std::memcmp(t.hot_.data() + same.first, bytes, run_bytes) == 0) {
-        r.part4 = same.part4;
-        r.part6 = same.part6;
-        r.nparts4 = same.nparts4;
-        r.nparts6 = same.nparts6;
-        r.tree_base = same.tree_base;
-        t.tree_stats_.shared_runs++;
-        continue;
-      }
+      r.part4 = same.part4;
+      r.part6 = same.part6;
+      r.nparts4 = same.nparts4;
+      r.nparts6 = same.nparts6;
+      r.tree_base = same.tree_base;
+      t.tree_stats_.shared_runs++;
+      continue;
     }
-    r.tree_base = r.first;
+    r.tree_base = r.hot_first;
     for (uint8_t fam : {uint8_t{4}, uint8_t{6}}) {
       ids.clear();
-      for (uint32_t e = r.first; e < r.first + r.count; e++) {
+      for (uint32_t e = r.hot_first; e < r.hot_first + r.count; e++) {
         const uint8_t f = t.hot_[e].family;
         if (f == 0 || f == fam) ids.push_back(e);
       }

@@ -126,16 +126,15 @@ class MatchTable {
     if (r.kind == ClassifierKind::Tree) {
       const int32_t e = t.family == 6 ? tree_match<false>(r.part6, r.nparts6, t, icmp_type, icmp_code)
                                       : tree_match<true>(r.part4, r.nparts4, t, icmp_type, icmp_code);
-      // A run may share the trees of an identical run built first: their ids are that run's.
+      // Tree ids are hot_ indices from tree_base (Run): back to this run's global indices.
       return e < 0 ? e : e - static_cast<int32_t>(r.tree_base) + static_cast<int32_t>(r.first);
     }
-    return linear_match(r.first, r.count, detail::make_key(t, icmp_type, icmp_code));
+    return linear_match(r, detail::make_key(t, icmp_type, icmp_code));
   }
   // The reference: a straight scan of the run, whatever classifier the run has.
   int32_t first_match_linear(uint32_t iface, Direction dir, const Tuple& t, uint8_t icmp_type,
                              uint8_t icmp_code) const {
-    const Run& r = run(iface, dir);
-    return linear_match(r.first, r.count, detail::make_key(t, icmp_type, icmp_code));
+    return linear_match(run(iface, dir), detail::make_key(t, icmp_type, icmp_code));
   }
 
   // Bytes held by the classifier structures (entries, tree nodes, leaves): for benchmarks.
@@ -162,11 +161,15 @@ class MatchTable {
   };
   struct Run {
     uint32_t first = 0, count = 0;
+    // The run's entries in hot_ ([hot_first, hot_first + count)): runs with the very same
+    // entries (interfaces that carry the same groups) keep one copy there.
+    uint32_t hot_first = 0;
     // Partitions (trees_.parts) by packet family: [part4, part4 + nparts4) for IPv4 (Tree only).
     uint32_t part4 = 0, part6 = 0;
     uint16_t nparts4 = 0, nparts6 = 0;
-    // First entry of the run the trees were built for: this run's, or an identical earlier
-    // run's whose trees it shares (interfaces with the same groups have identical runs).
+    // The trees' entry ids are hot_ indices, from the hot_first of the run they were built for
+    // (this run's, or an identical earlier run's whose trees it shares); first_match turns
+    // them back into global entry indices.
     uint32_t tree_base = 0;
     ClassifierKind kind = ClassifierKind::Linear;
   };
@@ -188,10 +191,10 @@ class MatchTable {
   const Run& run(uint32_t iface, Direction dir) const { return runs_[2 * iface + static_cast<uint8_t>(dir)]; }
   std::string_view str(uint32_t off, uint32_t len) const { return std::string_view(strings_).substr(off, len); }
 
-  int32_t linear_match(uint32_t first, uint32_t count, const detail::Key& k) const {
-    const detail::HotEntry* e = hot_.data() + first;
-    for (uint32_t i = 0; i < count; i++) {
-      if (detail::matches(e[i], k)) return static_cast<int32_t>(first + i);
+  int32_t linear_match(const Run& r, const detail::Key& k) const {
+    const detail::HotEntry* e = hot_.data() + r.hot_first;
+    for (uint32_t i = 0; i < r.count; i++) {
+      if (detail::matches(e[i], k)) return static_cast<int32_t>(r.first + i);
     }
     return -1;
   }
@@ -330,7 +333,7 @@ class MatchTable {
   std::vector<Iface> ifaces_;
   std::vector<RuleInfo> rules_;
   std::vector<Cold> cold_;
-  std::vector<detail::HotEntry> hot_;
+  std::vector<detail::HotEntry> hot_;  // the runs' entries, one copy per distinct run (Run::hot_first)
   std::vector<Run> runs_;  // 2 per interface: ingress, egress
   detail::TreeStore trees_;  // Tree runs' partitions, nodes and leaves
   std::vector<AddrSlot> addr_slots_;  // open addressing, power-of-two size

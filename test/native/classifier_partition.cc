@@ -172,3 +172,69 @@ TEST_CASE("runs with identical entries share their trees and still name their ow
   CHECK(bad == 0);
   CHECK(hits > 10000);
 }
+
+TEST_CASE("runs with identical entries keep one copy of them, and each names its own entries and rules") {
+  // D matches exactly as A (the same HotEntries) but its entries belong to other rules: sharing
+  // the match data must not share the rule data. Tree runs (300 entries) and linear runs (8).
+  RuleGen g(777);
+  const std::vector<BEntry> big = g.run(300, 0), small = g.run(8, 300);
+  auto with_rules = [](std::vector<BEntry> run, uint32_t shift) {
+    for (BEntry& e : run) e.rule += shift;
+    return run;
+  };
+  auto spec = [&](int n_ifaces) {
+    BlobSpec s;
+    for (int i = 0; i < n_ifaces; i++) {
+      BIface f;
+      f.name = "eni-" + std::to_string(i);
+      f.addrs.push_back({4, ip4(10, 0, 0, uint8_t(1 + i))});
+      const uint32_t shift = i == 0 ? 0 : 1000;  // every interface after the first: rules 1000..
+      f.ingress = with_rules(big, shift);
+      f.egress = with_rules(small, shift);
+      s.ifaces.push_back(f);
+    }
+    for (const BIface& f : s.ifaces)
+      for (const auto* run : {&f.ingress, &f.egress})
+        for (const BEntry& e : *run) {
+          if (s.rules.size() <= e.rule) s.rules.resize(e.rule + 1);
+          s.rules[e.rule] = {"r" + std::to_string(e.rule), e.reason, e.action};
+        }
+    return s;
+  };
+  MatchTable one, four;
+  const std::vector<uint8_t> b1 = build_blob(spec(1)), b4 = build_blob(spec(4));
+  REQUIRE(load_table(b1.data(), b1.size(), one).ok());
+  REQUIRE(load_table(b4.data(), b4.size(), four).ok());
+  REQUIRE(four.entry_count() == 4 * one.entry_count());
+  REQUIRE(four.classifier_kind(3, Direction::Ingress) == ClassifierKind::Tree);
+  REQUIRE(four.classifier_kind(3, Direction::Egress) == ClassifierKind::Linear);
+  // Three more interfaces cost their six run records only (a few dozen bytes each): no entry
+  // or tree is stored twice (a copy of the entries alone would be 308 x 80 bytes each).
+  CHECK(four.classifier_bytes() - one.classifier_bytes() <= 6 * 64);
+
+  uint64_t hits = 0;
+  for (int n = 0; n < 20000; n++) {
+    const Direction dir = n % 4 == 0 ? Direction::Egress : Direction::Ingress;
+    const auto& run = dir == Direction::Egress ? small : big;
+    Pkt p;
+    g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    const int32_t ref = one.first_match_linear(0, dir, p.t, p.it, p.ic);
+    const int32_t ref_rule = ref < 0 ? -1 : int32_t(one.entry_rule(uint32_t(ref)));
+    for (uint32_t i = 0; i < 4; i++) {
+      for (const bool linear : {false, true}) {
+        const int32_t got = linear ? four.first_match_linear(i, dir, p.t, p.it, p.ic)
+                                   : four.first_match(i, dir, p.t, p.it, p.ic);
+        if (ref < 0) {
+          CHECK(got == -1);
+          continue;
+        }
+        REQUIRE(got >= 0);
+        // The same position in the interface's own run, and that entry's own rule.
+        CHECK(uint32_t(got) - four.run_first(i, dir) == uint32_t(ref) - one.run_first(0, dir));
+        CHECK(int32_t(four.entry_rule(uint32_t(got))) == ref_rule + (i == 0 ? 0 : 1000));
+      }
+    }
+    hits += ref >= 0;
+  }
+  CHECK(hits > 10000);
+}
