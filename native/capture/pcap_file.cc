@@ -87,7 +87,8 @@ void PcapFile::close() {
 }
 
 // Makes `need` (<= kMaxBlockLen) bytes available at cur_: slides what is left of the window to
-// the front of the buffer and reads as much of the file as fits behind it.
+// the front of the buffer and reads up to kReadChunk of the file behind it (more when `need`
+// asks for it).
 PcapFile::Fill PcapFile::fill(size_t need) {
   const size_t avail = static_cast<size_t>(end_ - cur_);
   if (avail >= need) return Fill::Ok;
@@ -100,6 +101,7 @@ PcapFile::Fill PcapFile::fill(size_t need) {
   end_ = buf + avail;
   uint64_t want = file_size_ - window_offset_ - avail;
   if (want > kBufferSize - avail) want = kBufferSize - avail;
+  if (want > kReadChunk && need <= avail + kReadChunk) want = kReadChunk;
   while (want > 0) {
     const ssize_t n = pread(fd_, const_cast<uint8_t*>(end_), want, static_cast<off_t>(window_offset_ + (end_ - buf)));
     if (n < 0 && errno == EINTR) continue;

@@ -63,6 +63,10 @@ class PcapFile {
  public:
   // The window: big enough for the largest block plus a long read behind it.
   static constexpr size_t kBufferSize = kMaxBlockLen + 256 * 1024;
+  // At most this much per read (more only when one block needs it): the page cache's copy
+  // into the window is then still in L2 when the records are parsed. Reading the 123 MB
+  // benchmark trace in chunks of 64/128/256/576/1024 KiB took 16.5/15.2/14.8/16.5/18.8 ms.
+  static constexpr size_t kReadChunk = 256 * 1024;
 
   PcapFile() = default;
   ~PcapFile() { close(); }

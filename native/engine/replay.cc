@@ -206,7 +206,10 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
   Progress progress(opts.progress && isatty(2));
   const uint64_t t0 = mono_ns();
   // Packets go to the engine in batches (judge_batch prefetches their flows); a batch never
-  // spans a table swap, and every record's link type is checked before any of it is judged.
+  // spans a table swap or a sweep point, and every record's link type is checked before any
+  // of it is judged. Batches also end where the reader's window does, so nothing that counts
+  // may depend on where they end: sweeps come after every 1,024th packet exactly, and the
+  // end of the trace is its latest timestamp.
   constexpr uint32_t kBatch = 32;
   static_assert(kBatch <= Engine::kMaxBatch);
   capture::Record recs[kBatch];
@@ -228,7 +231,11 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
       }
       swap_at = next_swap_at();
     }
-    const size_t n = trace.next_batch(recs, swap_at - i < kBatch ? static_cast<size_t>(swap_at - i) : kBatch);
+    const uint64_t sweep_at = (i | 1023) + 1;
+    uint64_t want = kBatch;
+    if (swap_at - i < want) want = swap_at - i;
+    if (sweep_at - i < want) want = sweep_at - i;
+    const size_t n = trace.next_batch(recs, static_cast<size_t>(want));
     if (n == 0) break;
     // A classic pcap has one link type for all its records: its first record's check stands
     // for every one (pcapng records carry their interface's, each checked).
@@ -259,14 +266,15 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
       for (size_t k = 0; k < n; k++)
         if (!write_outputs(recs[k], decisions[k], metas[k], i + k)) return;
     }
-    // The sweep reclaims idle flows at one pool record per four packets. Lookups expire lazily
-    // too, and an insert into a full pool first looks near its slot for an expired flow to
-    // reuse (kEarlyDropScan); only then does it evict an unreplied one or refuse.
-    if (((i + n) >> 10) != (i >> 10)) [[unlikely]] {
+    // The sweep reclaims idle flows at one pool record per four packets, on the clock of the
+    // 1,024th packet. Lookups expire lazily too, and an insert into a full pool first looks
+    // near its slot for an expired flow to reuse (kEarlyDropScan); only then does it evict an
+    // unreplied one or refuse.
+    for (size_t k = 0; k < n; k++) end_ts = recs[k].ts_ns > end_ts ? recs[k].ts_ns : end_ts;
+    if (((i + n) & 1023) == 0) [[unlikely]] {
       engine.expire(recs[n - 1].ts_ns, 256);
-      progress.tick((i + n) & ~uint64_t{1023}, trace.offset(), trace.size());
+      progress.tick(i + n, trace.offset(), trace.size());
     }
-    if (recs[n - 1].ts_ns > end_ts) end_ts = recs[n - 1].ts_ns;
     i += n;
   }
   out.elapsed_ns = mono_ns() - t0;
@@ -274,9 +282,9 @@ void run_replay(const ReplayOptions& opts, ReplayResult& out) {
     o.abort_all();
     return fail_input(trace.error());
   }
-  // At the trace's end (the latest batch-end timestamp, the clock the sweeps run on) every flow
-  // idle past its timeout has expired: the counters and the flow log then do not depend on how
-  // far the sweep had come. Not timed: it is accounting, not judging.
+  // At the trace's end (its latest timestamp) every flow idle past its timeout has expired: the
+  // counters and the flow log then do not depend on how far the sweep had come. Not timed: it
+  // is accounting, not judging.
   if (i > 0) engine.expire(end_ts, ~0u);
 
   // Outputs: flows still open are written as they stand, then every file is committed.

@@ -144,6 +144,19 @@ describe('UDP and per-cloud timeouts', () => {
     expect(brief(verdicts)).toEqual(['accept:rule', 'accept:rule', 'accept:rule', 'accept:established']);
     expect(outcome.summary.conntrack).toMatchObject({ created: 3, expired: 2, entries: 1 });
   });
+
+  it("the trace's end is its latest timestamp, wherever that falls in the trace", () => {
+    // Time goes back at the last record (traces merged from several captures do that): the end
+    // is still t = 60 s, by which the flows of t = 0 and t = 10 (UDP without a reply: 30 s) have
+    // expired, whichever record a batch of the reader happens to end on (it was the last
+    // record's time: nothing had expired).
+    const p = aws([], [udpOut(53, '198.18.0.0/24')]);
+    const { verdicts, outcome } = replayPackets(p, [
+      udpDgram(0, S, R, 5354, 53), udpDgram(60, S, R, 5355, 53), udpDgram(10, S, R, 5356, 53),
+    ]);
+    expect(brief(verdicts)).toEqual(['accept:rule', 'accept:rule', 'accept:rule']);
+    expect(outcome.summary.conntrack).toMatchObject({ created: 3, expired: 2, entries: 1 });
+  });
 });
 
 describe('ICMP', () => {
