@@ -15,6 +15,21 @@ using namespace sgfw;
 using namespace sgfw::table;
 using namespace sgfw::test;
 
+namespace {
+
+// The rules the entries of every interface name: one per rule index, with the entry's reason
+// and action (the loader checks that they agree).
+void declare_rules(BlobSpec& s) {
+  for (const BIface& f : s.ifaces)
+    for (const auto* run : {&f.ingress, &f.egress})
+      for (const BEntry& e : *run) {
+        if (s.rules.size() <= e.rule) s.rules.resize(e.rule + 1);
+        s.rules[e.rule] = {"r" + std::to_string(e.rule), e.reason, e.action};
+      }
+}
+
+}  // namespace
+
 TEST_CASE("partitioned trees == linear at 10,000 entries (rulegen, acl, fw)") {
   for (int profile = 0; profile < 3; profile++) {
     CAPTURE(profile);
@@ -143,12 +158,7 @@ TEST_CASE("runs with identical entries share their trees and still name their ow
     f.egress = g.run(20, 600 + 20 * uint32_t(i));
     s.ifaces.push_back(f);
   }
-  for (const BIface& f : s.ifaces)
-    for (const auto* run : {&f.ingress, &f.egress})
-      for (const BEntry& e : *run) {
-        if (s.rules.size() <= e.rule) s.rules.resize(e.rule + 1);
-        s.rules[e.rule] = {"r" + std::to_string(e.rule), e.reason, e.action};
-      }
+  declare_rules(s);
   const std::vector<uint8_t> blob = build_blob(s);
   MatchTable t;
   const LoadResult r = load_table(blob.data(), blob.size(), t);
@@ -193,12 +203,7 @@ TEST_CASE("runs with identical entries keep one copy of them, and each names its
       f.egress = with_rules(small, shift);
       s.ifaces.push_back(f);
     }
-    for (const BIface& f : s.ifaces)
-      for (const auto* run : {&f.ingress, &f.egress})
-        for (const BEntry& e : *run) {
-          if (s.rules.size() <= e.rule) s.rules.resize(e.rule + 1);
-          s.rules[e.rule] = {"r" + std::to_string(e.rule), e.reason, e.action};
-        }
+    declare_rules(s);
     return s;
   };
   MatchTable one, four;
