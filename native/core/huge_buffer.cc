@@ -1,5 +1,6 @@
 #include "core/huge_buffer.h"
 
+#include <cstdint>
 #include <new>
 
 #if defined(__linux__)
@@ -22,7 +23,7 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 bool HugeBuffer::allocate(size_t bytes) {
   reset();
-  if (bytes == 0) return false;
+  if (bytes == 0 || bytes > SIZE_MAX / 2) return false;
 #if defined(__linux__) && !defined(SGFW_HUGE_BUFFER_PLAIN)
   const size_t whole = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   // One huge page extra, trimmed off again, so that the buffer starts on a 2 MiB boundary.

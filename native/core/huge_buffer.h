@@ -22,7 +22,8 @@ class HugeBuffer {
   HugeBuffer(const HugeBuffer&) = delete;
   HugeBuffer& operator=(const HugeBuffer&) = delete;
 
-  // Drops any previous buffer and provides `bytes` (> 0) of zeroed memory. False when out of memory.
+  // Drops any previous buffer and provides `bytes` (1 .. SIZE_MAX / 2) of zeroed memory. False
+  // when out of memory or out of that range.
   bool allocate(size_t bytes);
   void reset();
   uint8_t* get() const { return data_; }

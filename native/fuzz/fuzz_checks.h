@@ -453,6 +453,15 @@ inline const char* check_loaded_table(const table::MatchTable& t, const uint8_t*
       probes.push_back(p);
     }
   }
+  // The reference the answers are checked against: the same blob loaded linear, each run with
+  // its own copy of its entries, so that a wrong sharing of runs (hash, compare or hot_first)
+  // cannot make both answers wrong alike.
+  table::MatchTable ref;
+  table::LoadOptions ref_opts;
+  ref_opts.classifier = table::ClassifierChoice::Linear;
+  ref_opts.share_runs = false;
+  if (!table::load_table(blob, len, ref, ref_opts).ok()) return "the blob loads, but not without shared runs";
+  if (ref.entry_count() != n_ent || ref.interface_count() != n_if) return "the unshared load differs in size";
   for (const Probe& p : probes) {
     const int fi = t.find_interface(p.t.family, p.t.src);
     if (fi < -1 || fi >= static_cast<int>(n_if)) return say("find_interface returned %d", fi);
@@ -469,6 +478,10 @@ inline const char* check_loaded_table(const table::MatchTable& t, const uint8_t*
           return say("interface %u %s (%s): first_match %d != linear %d (family %u proto %u ports %u/%u)", i,
                      d ? "egress" : "ingress", table::kClassifierKindNames[static_cast<int>(t.classifier_kind(i, dir))],
                      e, lin, p.t.family, p.t.proto, p.t.sport, p.t.dport);
+        const int32_t own = ref.first_match_linear(i, dir, p.t, p.icmp_type, p.icmp_code);
+        if (lin != own)
+          return say("interface %u %s: linear %d with shared runs, %d with a copy per run", i, d ? "egress" : "ingress",
+                     lin, own);
       }
     }
   }

@@ -229,9 +229,10 @@ struct TreeStats {
 };
 
 // One partition of a (run, family): a tree over entries alike in which fields are wide
-// (EffiCuts), so that cutting one field rarely copies an entry. `min_id` is the global index
-// of its first entry: partitions are kept sorted by it, and a lookup that already holds a
-// match before min_id skips this partition and every later one.
+// (EffiCuts), so that cutting one field rarely copies an entry. `min_id` is the id of its
+// first entry (an index into the entries built over, MatchTable's hot_): partitions are kept
+// sorted by it, and a lookup that already holds a match before min_id skips this partition
+// and every later one.
 // The walk starts with a multi-way cut (HiCuts-style, on a window of bits of one field): the
 // partition's tree for the packet is roots[root + (key[dim] >> shift & mask)], one tree per
 // slice, so a walk skips the binary levels that would split the field that far (one load and
@@ -275,7 +276,8 @@ struct TreeStore {
 };
 
 // Builds the classifier of one (interface, direction) run for packets of `family` (4 or 6):
-// `ids` are global entry indices in match order, all of family 0 or `family`. Appends the
+// `ids` are indices into `hot` in match order, all of family 0 or `family`; lookups return
+// them (MatchTable maps them back to the run's global entry indices). Appends the
 // partitions' trees to the store, partitions sorted by min_id.
 void build_classifier(const std::vector<HotEntry>& hot, const std::vector<uint32_t>& ids, uint8_t family,
                       TreeStore& store, TreeStats* stats);

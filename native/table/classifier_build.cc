@@ -108,7 +108,7 @@ struct Scratch {
 
 struct Builder {
   const std::vector<HotEntry>& hot;
-  const std::vector<uint32_t>& ids;  // global ids by local index, match order
+  const std::vector<uint32_t>& ids;  // indices into hot by local index, match order
   TreeStore& store;
   Scratch& sc;
   bool v4;  // leaves as Leaf4 (IPv4 tree) or HotEntry
@@ -427,7 +427,7 @@ RootCut choose_root_cut(Scratch& sc, uint32_t n) {
   return best;
 }
 
-// Builds one partition's trees over `ids` (global, match order): a root cut (see Part) and a
+// Builds one partition's trees over `ids` (indices into hot, match order): a root cut (see Part) and a
 // tree per run of slices holding the same entries. Returns the partition's first index into
 // store.roots and sets part's dim, shift and mask. A trial (copies > 0) gives up, returning
 // ~0u with the outputs unchanged, once the trees copy entries more than `copies` times (leaf

@@ -329,9 +329,9 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
   // ---- Entries, run by run (the runs partition the section, as checked above).
   // Runs with the very same entries (interfaces that carry the same groups) keep one copy of
   // their HotEntries: each run is decoded at the end of hot_ and dropped again when an earlier
-  // run holds the same bytes. So only the distinct runs' memory is ever touched: the first
-  // touch of a page is a fault, which costs ~14 µs on this project's VMs
-  // (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of 8 pages
+  // run holds the same bytes. So beyond the distinct runs at most one run's worth of memory is
+  // ever touched: the first touch of a page is a fault, which costs ~14 µs on this project's
+  // VMs (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of 8 pages
   // of a 1,000-rule table's entries copies.
   t.cold_.resize(n_ent);
   t.hot_.reserve(n_ent);  // never reallocated below: no page is touched before it is written
@@ -351,7 +351,7 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
     run.first = rs.first;
     run.count = rs.count;
     run.hot_first = static_cast<uint32_t>(start);
-    if (rs.count == 0) continue;
+    if (rs.count == 0 || !opts.share_runs) continue;
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(t.hot_.data() + start);
     const size_t run_bytes = size_t{rs.count} * sizeof(detail::HotEntry);
     auto [it, fresh] = distinct.try_emplace(run_hash(bytes, run_bytes), ri);

@@ -41,6 +41,9 @@ enum class ClassifierChoice : uint8_t {
 
 struct LoadOptions {
   ClassifierChoice classifier = ClassifierChoice::Auto;
+  // Runs with the very same entries keep one copy of them (MatchTable::Run::hot_first). False
+  // keeps a copy per run: the fuzzers' reference for the shared loads.
+  bool share_runs = true;
 };
 
 // Validates blob[0, len) and, when valid, replaces `out` with the table it describes.

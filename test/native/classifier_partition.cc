@@ -216,6 +216,12 @@ TEST_CASE("runs with identical entries keep one copy of them, and each names its
   // Three more interfaces cost their six run records only (a few dozen bytes each): no entry
   // or tree is stored twice (a copy of the entries alone would be 308 x 80 bytes each).
   CHECK(four.classifier_bytes() - one.classifier_bytes() <= 6 * 64);
+  // share_runs off (the fuzzers' reference) keeps a copy per run, and answers alike below.
+  MatchTable unshared;
+  LoadOptions copies;
+  copies.share_runs = false;
+  REQUIRE(load_table(b4.data(), b4.size(), unshared, copies).ok());
+  CHECK(unshared.classifier_bytes() - one.classifier_bytes() >= 3 * 308 * 80);
 
   uint64_t hits = 0;
   for (int n = 0; n < 20000; n++) {
@@ -229,6 +235,7 @@ TEST_CASE("runs with identical entries keep one copy of them, and each names its
       for (const bool linear : {false, true}) {
         const int32_t got = linear ? four.first_match_linear(i, dir, p.t, p.it, p.ic)
                                    : four.first_match(i, dir, p.t, p.it, p.ic);
+        CHECK(got == unshared.first_match_linear(i, dir, p.t, p.it, p.ic));
         if (ref < 0) {
           CHECK(got == -1);
           continue;

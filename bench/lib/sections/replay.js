@@ -222,7 +222,7 @@ async function processCosts(cases, env) {
   const report = join(OUT, 'rusage.json');
   const data = { pageTouch: touch, runs: [] };
   for (const [name, argv] of cases) {
-    await must([rr.path, '--report', report, '--', ...argv], { timeoutMs: 120_000, env });
+    await mustSgfw([rr.path, '--report', report, '--', ...argv], { timeoutMs: 120_000, env });
     const r = JSON.parse(readFileSync(report, 'utf8'));
     rmSync(report, { force: true });
     data.runs.push({ name, ...r });
