@@ -9,6 +9,7 @@ import { parsePolicyText } from '../policy/load.js';
 import { awsGroupUsage, interfaceRuleCount } from '../validate/quotas.js';
 import { type Diagnostic, formatDiagnostic } from '../validate/diagnostics.js';
 import { EXIT_BAD_INPUT } from './exit.js';
+import { writeOut, writeErr } from './output.js';
 
 const OPTIONS = { policy: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -69,7 +70,7 @@ export async function runCheck(argv: string[]): Promise<number> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    process.stderr.write(`${file}: cannot read the policy: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    writeErr(`${file}: cannot read the policy: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
     return EXIT_BAD_INPUT;
   }
   const { policy, diagnostics } = parsePolicyText(text, file);
@@ -77,17 +78,17 @@ export async function runCheck(argv: string[]): Promise<number> {
   let warnings: Diagnostic[] = diagnostics.filter((d) => d.severity === 'warning');
   if (!policy) {
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, file, errors, warnings })}\n`);
+      writeOut(`${JSON.stringify({ ok: false, file, errors, warnings })}\n`);
     } else {
-      process.stderr.write(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
-      for (const d of errors) process.stderr.write(`  ${formatDiagnostic(file, d)}\n`);
+      writeErr(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
+      for (const d of errors) writeErr(`  ${formatDiagnostic(file, d)}\n`);
     }
     return EXIT_BAD_INPUT;
   }
   warnings = [...warnings, ...lint(policy)];
   const interfaces = summarise(policy);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, file, cloud: policy.cloud, groups: policy.groups.size, interfaces, warnings })}\n`);
+    writeOut(`${JSON.stringify({ ok: true, file, cloud: policy.cloud, groups: policy.groups.size, interfaces, warnings })}\n`);
     return 0;
   }
   const ruleTotal = [...policy.groups.values()].reduce((n, g) => n + g.rules.length, 0);
@@ -105,6 +106,6 @@ export async function runCheck(argv: string[]): Promise<number> {
     out.push(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);
     for (const d of warnings) out.push(`  ${formatDiagnostic(file, d)}`);
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  writeOut(`${out.join('\n')}\n`);
   return 0;
 }

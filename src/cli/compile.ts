@@ -4,6 +4,7 @@ import { parse, flag, required } from './args.js';
 import { UsageError } from './exit.js';
 import { loadPolicyTable } from '../dataplane/policy-table.js';
 import { isTableFile, writeTableFile } from '../table/table-file.js';
+import { writeOut } from './output.js';
 
 const OPTIONS = { policy: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -25,7 +26,7 @@ export async function runCompile(argv: string[]): Promise<number> {
     rules: t.rules.length,
     bytes: loaded.blob.length,
   };
-  process.stdout.write(
+  writeOut(
     flag(p, 'json')
       ? `${JSON.stringify(summary)}\n`
       : `sgfw compile: ${file} -> ${out}: ${summary.cloud}, ${summary.interfaces} interfaces, ` +

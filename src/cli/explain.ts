@@ -8,6 +8,7 @@ import { parseAddress } from '../model/cidr.js';
 import type { PacketTuple } from '../model/policy.js';
 import { hasPorts, isIcmpOf, parseProtocolName, protocolName } from '../model/protocol.js';
 import type { Direction } from '../model/reason.js';
+import { writeOut } from './output.js';
 
 const OPTIONS = {
   policy: { type: 'string' },
@@ -78,7 +79,7 @@ export async function runExplain(argv: string[]): Promise<number> {
   }
   const x = explain(loaded.policy, loaded.table, ifaceId, dir, tuple);
   if (flag(p, 'json')) {
-    process.stdout.write(`${JSON.stringify(x)}\n`);
+    writeOut(`${JSON.stringify(x)}\n`);
     return 0;
   }
   const out: string[] = [`${x.verdict} (${x.reason}): ${x.rule}`];
@@ -96,6 +97,6 @@ export async function runExplain(argv: string[]): Promise<number> {
     out.push('  nearest rules that missed:');
     for (const m of x.nearMisses) out.push(`    ${m.rule} (${m.path}): ${m.failed}: ${m.detail}`);
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  writeOut(`${out.join('\n')}\n`);
   return 0;
 }

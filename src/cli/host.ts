@@ -6,6 +6,7 @@ import { cleanup, detectQueueSupport, installRules, removeRules, type RuleHandle
 import type { LoadedPolicy } from '../dataplane/policy-table.js';
 import { parse } from './args.js';
 import type { LiveHooks } from './live.js';
+import { writeOut, writeErr } from './output.js';
 
 export interface HostModeOptions {
   workers: number;
@@ -17,7 +18,7 @@ function policyAddresses(p: LoadedPolicy): string[] {
   return p.policy.interfaces.flatMap((i) => i.addresses.map((a) => a.text));
 }
 
-export function hostMode(o: HostModeOptions, log = (l: string) => process.stderr.write(`${l}\n`)): {
+export function hostMode(o: HostModeOptions, log = (l: string) => writeErr(`${l}\n`)): {
   portNames: string[];
   hooks: LiveHooks;
 } {
@@ -55,6 +56,6 @@ export function hostMode(o: HostModeOptions, log = (l: string) => process.stderr
 export async function runCleanup(argv: string[]): Promise<number> {
   parse('cleanup', argv, {}, 0);
   const removed = cleanup();
-  process.stdout.write(removed.length ? `sgfw cleanup: removed ${removed.join('; ')}\n` : 'sgfw cleanup: nothing of sgfw was installed\n');
+  writeOut(removed.length ? `sgfw cleanup: removed ${removed.join('; ')}\n` : 'sgfw cleanup: nothing of sgfw was installed\n');
   return 0;
 }

@@ -5,6 +5,7 @@ import { UsageError } from './exit.js';
 import { LiveController, type LiveRunOptions } from '../live/controller.js';
 import { inlinePreflight } from '../live/preflight.js';
 import type { NativeLiveOptions } from '../native/binding.js';
+import { writeOut, writeErr } from './output.js';
 
 const COMMON: Options = {
   policy: { type: 'string' },
@@ -89,7 +90,7 @@ export async function runRun(argv: string[]): Promise<number> {
     const [outside, inside] = [m[1]!, m[2]!];
     const vnetHdr = !flag(p, 'no-vnet-hdr');
     const findings = inlinePreflight(outside, inside, vnetHdr);
-    for (const f of findings) process.stderr.write(`sgfw run: ${f.level === 'refuse' ? 'REFUSED' : 'warning'}: ${f.message}\n  fix: ${f.fix}\n`);
+    for (const f of findings) writeErr(`sgfw run: ${f.level === 'refuse' ? 'REFUSED' : 'warning'}: ${f.message}\n  fix: ${f.fix}\n`);
     if (findings.some((f) => f.level === 'refuse') && !flag(p, 'force')) {
       throw new UsageError('sgfw run: refusing to start (see above; --force overrides)');
     }
@@ -110,7 +111,7 @@ export async function runStatus(argv: string[]): Promise<number> {
   const p = parse('status', argv, { 'status-file': { type: 'string' } }, 0);
   const file = required('status', p, 'status-file');
   try {
-    process.stdout.write(readFileSync(file, 'utf8'));
+    writeOut(readFileSync(file, 'utf8'));
     return 0;
   } catch (e) {
     throw new UsageError(`sgfw status: ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)} (is sgfw running with --status-file ${file}?)`);

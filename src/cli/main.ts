@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../validate/diagnostics.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, UsageError } from './exit.js';
+import { writeOut, writeErr } from './output.js';
 
 const USAGE = `sgfw: cloud security groups (AWS EC2, Alibaba ECS) enforced on any Linux host
 
@@ -50,47 +51,41 @@ function version(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    writeOut(`${USAGE}\n`);
     return name === undefined ? EXIT_BAD_INPUT : 0;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write(`sgfw ${version()}\n`);
+    writeOut(`sgfw ${version()}\n`);
     return 0;
   }
   const load = COMMANDS[name];
   if (!load) {
-    process.stderr.write(`sgfw: unknown command ${JSON.stringify(name)}\n\n${USAGE}\n`);
+    writeErr(`sgfw: unknown command ${JSON.stringify(name)}\n\n${USAGE}\n`);
     return EXIT_BAD_INPUT;
   }
   try {
     return await (await load())(rest);
   } catch (e) {
     if (e instanceof UsageError || e instanceof PolicyError) {
-      process.stderr.write(`${e.message}\n`);
+      writeErr(`${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
     const err = e as Error & { code?: string };
     if (typeof err.code === 'string' && err.code.startsWith('ERR_INPUT')) {
-      process.stderr.write(`${err.message}\n`);
+      writeErr(`${err.message}\n`);
       return EXIT_BAD_INPUT;
     }
-    process.stderr.write(`sgfw ${name}: internal error: ${err.stack ?? String(e)}\n`);
+    writeErr(`sgfw ${name}: internal error: ${err.stack ?? String(e)}\n`);
     return EXIT_FAILURE;
   }
 }
-
-// `sgfw check ... | head` closes the pipe early: that is the reader's choice, not a failure.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`sgfw: ${String(e)}\n`);
+    writeErr(`sgfw: ${String(e)}\n`);
     process.exitCode = EXIT_FAILURE;
   },
 );

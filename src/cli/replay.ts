@@ -6,6 +6,7 @@ import type { LoadedPolicy } from '../dataplane/policy-table.js';
 import { diffFlows, runReplay, type ReplaySwap } from '../dataplane/replay.js';
 import { isTableFile, readTableFile, type TableBlob } from '../table/table-file.js';
 import { formatSummary } from './summary-text.js';
+import { writeOut, writeErr } from './output.js';
 
 const OPTIONS = {
   policy: { type: 'string' },
@@ -65,7 +66,7 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
     trace = demo.trace;
     traceLabel = 'demo trace (embedded)';
     cleanup = demo.cleanup;
-    if (!json) process.stderr.write(`sgfw replay: no --policy and TRACE given: judging the embedded demo trace\n`);
+    if (!json) writeErr(`sgfw replay: no --policy and TRACE given: judging the embedded demo trace\n`);
   } else {
     policy = await loadTable(required('replay', p, 'policy'));
     if (p.positionals.length !== 1) throw new UsageError('sgfw replay: give one TRACE (pcap or pcapng)');
@@ -86,15 +87,15 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
       const b = runReplay({ trace, policy: next, flowSummary: true, onConntrackFull, classifier });
       const d = diffFlows(a.flows, b.flows, policy.table.interfaces.map((i) => i.id), next.table.interfaces.map((i) => i.id));
       if (json) {
-        process.stdout.write(`${JSON.stringify({
+        writeOut(`${JSON.stringify({
           changed: d.changed.map((c) => ({ flow: c.flow, old: { verdict: c.old.verdict, rule: c.old.rule }, new: { verdict: c.new.verdict, rule: c.new.rule } })),
           flows: d.flows,
         })}\n`);
       } else {
-        process.stdout.write(`sgfw replay --diff: ${d.changed.length} of ${d.flows} flows change verdict (${policy.file} -> ${next.file})\n`);
+        writeOut(`sgfw replay --diff: ${d.changed.length} of ${d.flows} flows change verdict (${policy.file} -> ${next.file})\n`);
         for (const c of d.changed) {
           const f = c.flow;
-          process.stdout.write(
+          writeOut(
             `  ${f.interface} ${f.protocol} ${f.src}:${f.srcPort} -> ${f.dst}:${f.dstPort}: ` +
               `${c.old.verdict} (${c.old.rule ?? c.old.reason}) -> ${c.new.verdict} (${c.new.rule ?? c.new.reason})` +
               (c.old.verdict === c.new.verdict ? `  [accepted packets ${c.old.accepted} -> ${c.new.accepted}]` : '') +
@@ -116,11 +117,11 @@ export async function runReplayCommand(argv: string[]): Promise<number> {
       writeDropped: str(p, 'write-dropped'),
       flowLog: str(p, 'flow-log'),
       accountId: str(p, 'account-id'),
-      progress: !json && process.stderr.isTTY === true,
+      progress: !json, // shown only where stderr is a terminal (the native side asks isatty(2))
       onConntrackFull,
       classifier,
     });
-    process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    writeOut(json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     return 0;
   } finally {
     cleanup();

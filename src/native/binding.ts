@@ -153,6 +153,8 @@ export interface NativeLive {
 }
 
 export interface NativeBinding {
+  /** CRC-32 as zlib computes it (the table blob's checksum, native/core/crc32.h). */
+  crc32(bytes: Uint8Array): number;
   describeFormat(): NativeFormat;
   /** Judge a trace; throws an Error with code ERR_INPUT_TRACE, ERR_TABLE_* or ERR_INTERNAL. */
   replay(opts: NativeReplayOptions): NativeReplayResult;
@@ -168,20 +170,24 @@ function projectRoot(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
+function candidates(): string[] {
+  const root = projectRoot();
+  return [join(root, 'build', 'Release', 'sgfw_native.node'), join(root, 'build', 'Debug', 'sgfw_native.node')];
+}
+
 export function loadNative(): NativeBinding {
   if (cached) return cached;
-  const root = projectRoot();
-  const candidates = [
-    join(root, 'build', 'Release', 'sgfw_native.node'),
-    join(root, 'build', 'Debug', 'sgfw_native.node'),
-  ];
-  const path = candidates.find((p) => existsSync(p));
+  const paths = candidates();
+  const path = paths.find((p) => existsSync(p));
   if (!path) {
-    throw new Error(
-      `sgfw native addon not built (looked for ${candidates.join(', ')}): run "npm run build"`,
-    );
+    throw new Error(`sgfw native addon not built (looked for ${paths.join(', ')}): run "npm run build"`);
   }
   const require = createRequire(import.meta.url);
   cached = require(path) as NativeBinding;
   return cached;
+}
+
+/** The addon when it is built, else undefined (for callers with a fallback of their own). */
+export function loadNativeIfBuilt(): NativeBinding | undefined {
+  return cached ?? (candidates().some((p) => existsSync(p)) ? loadNative() : undefined);
 }

@@ -1,5 +1,6 @@
 // CRC-32 (IEEE 802.3, as zlib): the checksum of the table blob (native/table/format.h).
-import * as zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+import { loadNativeIfBuilt } from '../native/binding.js';
 
 let TABLE: Uint32Array | undefined;
 
@@ -15,7 +16,7 @@ function table(): Uint32Array {
   return t;
 }
 
-/** Portable CRC-32 over bytes (used when zlib.crc32 is missing; also tested against it). */
+/** Portable CRC-32 over bytes (the last resort below; also the tests' reference). */
 export function crc32Portable(data: Uint8Array): number {
   const t = table();
   let c = 0xffffffff;
@@ -23,9 +24,22 @@ export function crc32Portable(data: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const native = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+type Crc = (d: Uint8Array) => number;
+let fast: Crc | null | undefined;
 
-/** CRC-32 of data as an unsigned 32-bit number; zlib's when Node has it (20.15+). */
+// The addon's (the loader's own code), else zlib's (Node 20.15+), loaded on first use: importing
+// node:zlib loads node's stream modules too, about 5 ms of a fresh process here, which the
+// addon spares the control path (the JS loop takes ~7 ms cold over a 600 KB blob).
+function fastCrc(): Crc | null {
+  if (fast !== undefined) return fast;
+  const native = loadNativeIfBuilt();
+  if (native) return (fast = native.crc32);
+  const zlib = createRequire(import.meta.url)('node:zlib') as { crc32?: Crc };
+  return (fast = zlib.crc32 ?? null);
+}
+
+/** CRC-32 of data as an unsigned 32-bit number. */
 export function crc32(data: Uint8Array): number {
-  return native ? native(data) >>> 0 : crc32Portable(data);
+  const f = fastCrc();
+  return f ? f(data) >>> 0 : crc32Portable(data);
 }

@@ -1,7 +1,7 @@
 // The command line as users run it (package.json's bin: the one-file build of dist/cli/main.js):
 // exit statuses, messages that name file, path and value, the JSON shapes of spec section 6,
 // --diff, and no partial output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -236,5 +236,26 @@ describe('the bin', () => {
     const bad = sgfw('replay', '--policy', files.awsPolicy, join(dir, 'missing.pcap'));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe(esm('replay', '--policy', files.awsPolicy, join(dir, 'missing.pcap')).stderr);
+  });
+});
+
+describe('output', () => {
+  // The commands write with write(2) on descriptors 1 and 2 (src/cli/output.ts). Runs one with
+  // its stdout closed: the child needs tens of milliseconds to start, so it is closed before
+  // the first write.
+  const runClosed = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((done) => {
+      const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      p.stdout.destroy();
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => done({ code, stderr }));
+    });
+
+  it('a reader that closes the pipe early (`| head`) is no failure: exit 0, nothing on stderr', async () => {
+    for (const args of [['--help'], ['check', '--policy', files.alibabaPolicy], ['replay', '--policy', files.awsPolicy, files.trace, '--json']]) {
+      const r = await runClosed(args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
   });
 });

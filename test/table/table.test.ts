@@ -10,6 +10,7 @@ import { crc32, crc32Portable } from '../../src/table/crc32.js';
 import { decodeTable, TableFormatError } from '../../src/table/decode.js';
 import { encodeTable } from '../../src/table/encode.js';
 import * as F from '../../src/table/format.js';
+import { loadNative } from '../../src/native/binding.js';
 import { referenceMatch } from '../../src/table/reference-match.js';
 import { allowIn, allowOut, ingress, policy, tcp } from '../helpers/policy-builder.js';
 import { arbPolicy } from '../helpers/random-policy.js';
@@ -64,6 +65,17 @@ describe('crc32', () => {
     expect(crc32Portable(check)).toBe(0xcbf43926);
     const data = new Uint8Array(randomBytes(4096));
     expect(crc32Portable(data)).toBe(zlib.crc32(data) >>> 0);
+  });
+
+  it('the addon\'s CRC (what crc32() uses when built) equals the portable one, also over views into a buffer', () => {
+    const native = loadNative();
+    const data = new Uint8Array(randomBytes(70_000));
+    for (const [from, to] of [[0, 0], [0, 1], [3, 3 + 8191], [1, 70_000], [0, 70_000]] as const) {
+      const view = data.subarray(from, to);
+      expect(native.crc32(view)).toBe(crc32Portable(view));
+      expect(crc32(view)).toBe(crc32Portable(view));
+    }
+    expect(() => native.crc32(new Uint16Array(4) as unknown as Uint8Array)).toThrow(/Uint8Array/);
   });
 });
 
