@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-// sgfw command-line entry: dispatch to one command module per subcommand.
+// sgfw command line: dispatch to one command module per subcommand. bin.ts runs it as the
+// process; tests and other embedders call main() (no side effects on import).
 import { readFileSync } from 'node:fs';
 import { PolicyError } from '../validate/diagnostics.js';
 import { EXIT_BAD_INPUT, EXIT_FAILURE, UsageError } from './exit.js';
@@ -79,17 +79,3 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
 }
-
-// Exit as soon as the command is done: all its output is written by then (output.ts writes
-// synchronously; native outputs are committed before their calls return, and run/monitor
-// return only after their clean-up). A natural exit first waits for V8's background work
-// (compile jobs, a scheduled collection) and tears the heap down: ~15 ms of a `sgfw replay
-// --policy P.json` process on the bench machine, ~3 ms of one from a compiled table
-// (41 interleaved pairs each).
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    writeErr(`sgfw: ${String(e)}\n`);
-    process.exit(EXIT_FAILURE);
-  },
-);

@@ -15,6 +15,15 @@ const STDERR = 2;
 // millisecond and try again, as a blocking write would have waited.
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
+/** Where output goes instead of descriptors 1 and 2 (a test driver running many commands in one process). */
+export type OutputSink = (stream: 'stdout' | 'stderr', text: string) => void;
+let sink: OutputSink | undefined;
+
+/** Sends the commands' output to `s` (undefined: back to descriptors 1 and 2). */
+export function setOutputSink(s: OutputSink | undefined): void {
+  sink = s;
+}
+
 function writeAll(fd: number, text: string): void {
   const bytes = Buffer.from(text, 'utf8');
   let off = 0;
@@ -39,10 +48,12 @@ function writeAll(fd: number, text: string): void {
 
 /** Prints to standard output. */
 export function writeOut(text: string): void {
-  writeAll(STDOUT, text);
+  if (sink) sink('stdout', text);
+  else writeAll(STDOUT, text);
 }
 
 /** Prints to standard error (diagnostics, warnings, logs). */
 export function writeErr(text: string): void {
-  writeAll(STDERR, text);
+  if (sink) sink('stderr', text);
+  else writeAll(STDERR, text);
 }

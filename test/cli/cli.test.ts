@@ -1,4 +1,4 @@
-// The command line as users run it (package.json's bin: the one-file build of dist/cli/main.js):
+// The command line as users run it (package.json's bin: the one-file build of dist/cli/bin.js):
 // exit statuses, messages that name file, path and value, the JSON shapes of spec section 6,
 // --diff, and no partial output.
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { writeDemoFiles } from '../../src/demo/index.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { sgfw: string } }).bin.sgfw;
 const CLI = join(ROOT, BIN);
-const ESM = join(ROOT, 'dist', 'cli', 'main.js'); // what the bin is built from
+const ESM = join(ROOT, 'dist', 'cli', 'bin.js'); // what the bin is built from
 const sgfw = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 let dir: string;

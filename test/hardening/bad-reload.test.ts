@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tcpPacket, TCP_SYN, ethernet } from '../../src/packet/build.js';
@@ -19,6 +19,10 @@ import { canUseNamespaces, Topology, waitFor, type Spawned } from '../live/netns
 import { CLI, scrape, startSgfw } from '../live/live-helpers.js';
 
 const DIR = join(import.meta.dirname, '../fixtures/policies/bad');
+// What the batch driver imports: the command line without its process (bin.js), and the sink
+// that takes its output.
+const MAIN = join(dirname(CLI), 'main.js');
+const OUTPUT = join(dirname(CLI), 'output.js');
 const GOOD = join(import.meta.dirname, '../fixtures/policies/aws-web.json');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, { code: string; path: string; message: string }>;
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'expected.json').sort();
@@ -74,19 +78,19 @@ describe('the bad policy corpus', () => {
 });
 
 /**
- * Runs many sgfw command lines in ONE node process: a driver imports the built CLI (whose own
- * start-up call is given --version) and calls its main(argv) per command line, capturing what
- * each writes; main's return value is what the CLI sets as the process exit status. Node's
- * start-up costs about half a second per process here, too much for 2 x 74 processes.
+ * Runs many sgfw command lines in ONE node process: a driver imports the built CLI's main
+ * (dist/cli/main.js, which bin.js runs as the process) and calls main(argv) per command line,
+ * capturing what each writes through the output sink; main's return value is what bin.js
+ * exits with. Node's start-up costs about half a second per process here, too much for
+ * 2 x 74 processes.
  */
 async function sgfwBatch(tmp: string, commands: string[][]): Promise<Ran[]> {
   const driver = join(tmp, 'driver.mjs');
   writeFileSync(driver, `
-    const real = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
     let buf = null;
-    process.stdout.write = (c, ...a) => (buf ? (buf.stdout += String(c), true) : real.out(c, ...a));
-    process.stderr.write = (c, ...a) => (buf ? (buf.stderr += String(c), true) : real.err(c, ...a));
-    const { main } = await import(${JSON.stringify(pathToFileURL(CLI).href)});
+    const { setOutputSink } = await import(${JSON.stringify(pathToFileURL(OUTPUT).href)});
+    setOutputSink((stream, text) => { buf[stream] += text; });
+    const { main } = await import(${JSON.stringify(pathToFileURL(MAIN).href)});
     const commands = JSON.parse(await (await import('node:fs')).promises.readFile(process.env.SGFW_BATCH, 'utf8'));
     const results = [];
     for (const argv of commands) {
@@ -95,13 +99,13 @@ async function sgfwBatch(tmp: string, commands: string[][]): Promise<Ran[]> {
       results.push({ code, stdout: buf.stdout, stderr: buf.stderr });
       buf = null;
     }
-    await new Promise((r) => setTimeout(r, 50)); // the import-time --version call has finished
-    real.out('\\nBATCH ' + JSON.stringify(results) + '\\n');
+    setOutputSink(undefined);
+    process.stdout.write('\\nBATCH ' + JSON.stringify(results) + '\\n');
   `);
   const list = join(tmp, `batch-${Date.now()}.json`);
   writeFileSync(list, JSON.stringify(commands));
   const r = await new Promise<Ran>((resolve) => {
-    const c = spawn(process.execPath, [driver, '--version'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SGFW_BATCH: list } });
+    const c = spawn(process.execPath, [driver], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SGFW_BATCH: list } });
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -94,7 +94,7 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
     await t.mustExec('fw', ['ip', 'addr', 'add', '198.18.0.250/32', 'dev', 'outside']);
     await t.mustExec('fw', ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     try {
-      const r = await t.exec('fw', [process.execPath, join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js'), 'run', '--inline', 'outside:inside', '--policy', policy, '--duration', '1']);
+      const r = await t.exec('fw', [process.execPath, join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bin.js'), 'run', '--inline', 'outside:inside', '--policy', policy, '--duration', '1']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/REFUSED: IP forwarding is on/);
       expect(r.stderr).toMatch(/fix: sysctl -w net.ipv4.ip_forward=0/);

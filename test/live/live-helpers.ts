@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { type Spawned, type Topology, waitFor } from './netns.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+export const CLI = join(ROOT, 'dist', 'cli', 'bin.js');
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'sgfw-live-'));
