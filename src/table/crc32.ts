@@ -29,10 +29,17 @@ let fast: Crc | null | undefined;
 
 // The addon's (the loader's own code), else zlib's (Node 20.15+), loaded on first use: importing
 // node:zlib loads node's stream modules too, about 5 ms of a fresh process here, which the
-// addon spares the control path (the JS loop takes ~7 ms cold over a 600 KB blob).
+// addon spares the control path (the JS loop takes ~7 ms cold over a 600 KB blob). An addon
+// that is there but does not load (built for another node) leaves the checksum to zlib: the
+// command that needs the addon reports that itself.
 function fastCrc(): Crc | null {
   if (fast !== undefined) return fast;
-  const native = loadNativeIfBuilt();
+  let native: ReturnType<typeof loadNativeIfBuilt>;
+  try {
+    native = loadNativeIfBuilt();
+  } catch {
+    native = undefined;
+  }
   if (native) return (fast = native.crc32);
   const zlib = createRequire(import.meta.url)('node:zlib') as { crc32?: Crc };
   return (fast = zlib.crc32 ?? null);
