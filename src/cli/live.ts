@@ -42,6 +42,9 @@ async function runController(cmd: string, p: Parsed, title: string, native: Nati
     watch: flag(p, 'watch'),
     metrics: str(p, 'metrics'),
     statusFile: str(p, 'status-file'),
+    // Complete when it returns (output.ts): bin.ts exits right after stop(), and a queued
+    // stream write would be lost. EPIPE on stderr is ignored, never a crash of the data plane.
+    log: (l) => writeErr(`${l}\n`),
     ...hooks,
   });
   const duration = int(cmd, p, 'duration', 1, 31_536_000);

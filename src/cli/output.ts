@@ -4,8 +4,9 @@
 // pipe (how scripts and the bench run sgfw) or a terminal that loads node's net, stream and tty
 // modules: about 9 ms of a one-shot command's start-up on the bench machine (`node -e` writing
 // one byte through process.stdout or fs.writeSync, into `| cat`, 21 interleaved pairs: 104 vs
-// 95 ms). Node writes to pipes, files and terminals synchronously on Linux anyway, so the
-// order and completeness of the output are the same.
+// 95 ms). Every write is complete when the call returns, so bin.ts can exit right after the
+// command (node's own stream would queue a write once a pipe is full, and an exit drops the
+// queue).
 import { writeSync } from 'node:fs';
 
 const STDOUT = 1;
@@ -24,7 +25,10 @@ export function setOutputSink(s: OutputSink | undefined): void {
   sink = s;
 }
 
+let stdoutClosed = false;
+
 function writeAll(fd: number, text: string): void {
+  if (fd === STDOUT && stdoutClosed) return;
   const bytes = Buffer.from(text, 'utf8');
   let off = 0;
   while (off < bytes.length) {
@@ -36,9 +40,11 @@ function writeAll(fd: number, text: string): void {
         Atomics.wait(pause, 0, 0, 1);
         continue;
       }
-      // `sgfw check ... | head` closes the pipe early: that is the reader's choice, not a failure.
+      // `sgfw check ... | head` closes the pipe early: that is the reader's choice, not a
+      // failure. The rest of the output is dropped; the command runs on (its clean-up, its
+      // exit status).
       if (code === 'EPIPE') {
-        if (fd === STDOUT) process.exit(process.exitCode ?? 0);
+        if (fd === STDOUT) stdoutClosed = true;
         return;
       }
       throw e;

@@ -59,6 +59,9 @@ export class LiveController {
   /** Start and run until a signal (or a worker failure); resolves with the exit status. */
   async run(): Promise<number> {
     this.current = loadPolicyTable(this.opts.policyFile); // a bad policy never starts
+    // A bad --metrics address never starts either.
+    const listen = this.opts.metrics === undefined ? undefined : parseListen(this.opts.metrics);
+    if (this.opts.metrics !== undefined && !listen) throw new Error(`--metrics ${JSON.stringify(this.opts.metrics)} is not HOST:PORT`);
     // A per-process hash seed: remote senders cannot aim their flows at one hash chain.
     const hashSeed = this.opts.native.hashSeed ?? randomInt(2 ** 47);
     this.live = new (loadNative().Live)({ ...this.opts.native, hashSeed });
@@ -76,11 +79,21 @@ export class LiveController {
         `workers ${n.workers ?? 1}; on-error ${n.onError ?? 'closed'}; on-conntrack-full ${n.onConntrackFull ?? 'drop'}` +
         (n.audit ? '; AUDIT: nothing is dropped, would-be drops are counted' : ''),
     );
-    if (this.opts.metrics) {
-      const l = parseListen(this.opts.metrics);
-      if (!l) throw new Error(`--metrics ${JSON.stringify(this.opts.metrics)} is not HOST:PORT`);
+    if (listen) {
+      const l = listen;
       const m = new Metrics({ counters: () => this.live.counters(), portNames: this.opts.portNames, reloads: this.reloads });
-      this.server = await m.listen(l.host, l.port);
+      try {
+        this.server = await m.listen(l.host, l.port);
+      } catch (e) {
+        // The port is taken (or the address is not ours): undo the start, as stop() would,
+        // so that no host-mode rule is left sending packets to a queue nobody reads.
+        try {
+          this.opts.onStop?.();
+        } finally {
+          this.live.stop();
+        }
+        throw e;
+      }
       this.log(`${this.opts.title}: metrics on http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}/metrics`);
     }
     const exit = new Promise<number>((resolve) => (this.done = resolve));

@@ -243,9 +243,9 @@ describe('output', () => {
   // The commands write with write(2) on descriptors 1 and 2 (src/cli/output.ts). Runs one with
   // its stdout closed: the child needs tens of milliseconds to start, so it is closed before
   // the first write.
-  const runClosed = (args: string[]) =>
+  const runClosed = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
     new Promise<{ code: number | null; stderr: string }>((done) => {
-      const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
       let stderr = '';
       p.stdout.destroy();
       p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -257,5 +257,19 @@ describe('output', () => {
       const r = await runClosed(args);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     }
+  });
+
+  it('after the reader is gone the command still runs to its end: its exit status, its clean-up', async () => {
+    const bad = join(dir, 'bad-epipe.json');
+    writeFileSync(bad, JSON.stringify({ cloud: 'alibaba', interfaces: [], securityGroups: [{ SecurityGroupId: 'sg-1', Permissions: { Permission: [
+      { Direction: 'ingress', Policy: 'Accept', Priority: '101', IpProtocol: 'TCP', PortRange: '22/22', SourceCidrIp: '198.19.0.0/16' },
+    ] } }] }));
+    const r = await runClosed(['check', '--json', '--policy', bad]);
+    expect(r.code).toBe(2);
+    // The embedded demo writes its trace to a temporary directory and removes it at the end.
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const demo = await runClosed(['replay', '--json'], { ...process.env, TMPDIR: tmp });
+    expect(demo.code).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });

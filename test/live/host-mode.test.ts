@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNamespaces, CLIENT_V4, CLIENT_V6, hostTopology, SERVER_V4, SERVER_V6, type Spawned, type Topology } from './netns.js';
-import { lineEchoServer, persistentClient, scrape, startSgfw, tempDir, writeJson } from './live-helpers.js';
+import { CLI, lineEchoServer, persistentClient, scrape, startSgfw, tempDir, writeJson } from './live-helpers.js';
 
 const avail = await canUseNamespaces();
 if (!avail.ok) console.warn(`test/live/host-mode.test.ts: skipped: ${avail.reason}`);
@@ -135,6 +135,23 @@ describe.skipIf(!avail.ok)('sgfw run --host (NFQUEUE) in a server namespace', ()
       expect(r.stdout, cmd.join(' ')).not.toMatch(/sgfw|SGFW/);
     }
     expect(existsSync(join(dir, 'status'))).toBe(true);
+  });
+
+  it('a --metrics port already taken: it stops again at once, exit 1, no rule left behind', async () => {
+    const taker = await t.httpServer('server', METRICS);
+    try {
+      const r = await t.exec('server', [process.execPath, CLI, 'run', '--host', '--policy', policyFile, '--metrics', `127.0.0.1:${METRICS}`],
+        { timeoutMs: 20_000 });
+      expect(r.timedOut).toBe(false);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/EADDRINUSE/);
+      for (const cmd of [['iptables-save'], ['ip6tables-save'], ['nft', 'list', 'ruleset']]) {
+        const l = await t.exec('server', cmd);
+        expect(l.stdout, cmd.join(' ')).not.toMatch(/sgfw|SGFW/);
+      }
+    } finally {
+      await taker.kill('SIGKILL');
+    }
   });
 
   it('wrote finished flows as AWS VPC flow log records', () => {
