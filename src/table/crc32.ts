@@ -40,7 +40,7 @@ function fastCrc(): Crc | null {
   } catch {
     native = undefined;
   }
-  if (typeof native?.crc32 === 'function') return (fast = native.crc32);  // not in an addon built before it
+  if (typeof native?.crc32 === 'function') return (fast = native.crc32); // not in an addon built before it
   const zlib = createRequire(import.meta.url)('node:zlib') as { crc32?: Crc };
   return (fast = zlib.crc32 ?? null);
 }
