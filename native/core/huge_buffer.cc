@@ -18,7 +18,7 @@
 namespace sgfw::core {
 
 namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
+[[maybe_unused]] constexpr size_t kHugePage = size_t{2} << 20;  // unused in the plain (ASan) build
 }
 
 bool HugeBuffer::allocate(size_t bytes) {

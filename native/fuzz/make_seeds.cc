@@ -174,6 +174,16 @@ int main(int argc, char** argv) {
     in = {0x04};
     in.insert(in.end(), eblob.begin(), eblob.end());
     if (!write_file(dir_table + "/table-empty", in)) return 1;
+    // A run stored once and named by two interfaces (format.h): eni-v6's ingress entries are
+    // eni-doc's.
+    test::BlobSpec shared = fuzz::fuzz_table_spec(fuzz::kAlibabaA);
+    shared.ifaces[3].shares[0] = 0;
+    const std::vector<uint8_t> sblob = test::build_blob(shared);
+    for (uint8_t flags : {0x04, 0x06}) {
+      in = {flags};
+      in.insert(in.end(), sblob.begin(), sblob.end());
+      if (!write_file(dir_table + "/table-shared-run-flags" + std::to_string(flags), in)) return 1;
+    }
   }
   std::printf("make_seeds: %d seed files in %s\n", g_written, out.c_str());
   return 0;

@@ -11,7 +11,8 @@
 //   header      64 bytes
 //   interfaces  interface_count x kInterfaceRecordSize
 //   addresses   address_count   x kAddressRecordSize   (grouped by interface)
-//   entries     entry_count     x entry_record_size     (sorted: interface, direction, match order)
+//   entries     entry_count     x entry_record_size     (sorted: interface, direction, match order;
+//                                                        a run shared by later interfaces once)
 //   rules       rule_count      x kRuleRecordSize       (one per reported rule id; counters index)
 //   conntrack   kConntrackSectionSize
 //   strings     strings_len bytes of UTF-8 (ids, not NUL-terminated)
@@ -56,7 +57,11 @@ inline constexpr uint32_t kSize = 64;
 }  // namespace header
 
 // One protected interface (ENI). Its entries for each direction are a
-// contiguous run of the entries section, already in match order.
+// contiguous run of the entries section, already in match order. A run may be
+// the very run of an earlier interface, same direction (the same first and
+// count, count > 0): interfaces with the same groups store their entries once,
+// and those entries name the first interface whose run they are. All other
+// runs are disjoint, and the distinct runs cover the entries section.
 namespace iface {
 inline constexpr Field kNameOff = {0, 4};    // into strings
 inline constexpr Field kNameLen = {4, 2};

@@ -242,8 +242,12 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
     uint32_t first, count;
   };
   std::vector<RunSpan> addr_runs(n_if), ent_runs(2 * uint64_t{n_if});
+  // The run each entry run stores its entries in: itself, or the earlier run of the same
+  // direction with the same first and count (format.h: interfaces with the same groups).
+  std::vector<uint32_t> ent_owner(2 * uint64_t{n_if});
+  std::unordered_map<uint64_t, uint32_t> run_at[2];  // first << 32 | count -> the run stored there
   t.ifaces_.resize(n_if);
-  uint64_t addr_total = 0, ent_total = 0;
+  uint64_t addr_total = 0, ent_total = 0, ent_all = 0;  // ent_all: shared runs counted each time
   for (uint32_t i = 0; i < n_if; i++) {
     const uint8_t* rec = ifs + uint64_t{i} * kInterfaceRecordSize;
     MatchTable::Iface& f = t.ifaces_[i];
@@ -271,15 +275,24 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
       *s.out = {first, count};
     }
     addr_total += addr_runs[i].count;
-    ent_total += ent_runs[2 * i].count + uint64_t{ent_runs[2 * i + 1].count};
+    for (uint32_t d = 0; d < 2; d++) {
+      const uint32_t ri = 2 * i + d;
+      const RunSpan& rs = ent_runs[ri];
+      ent_owner[ri] = ri;
+      ent_all += rs.count;
+      if (rs.count == 0) continue;
+      auto [it, fresh] = run_at[d].try_emplace(uint64_t{rs.first} << 32 | rs.count, ri);
+      if (fresh) ent_total += rs.count;
+      else ent_owner[ri] = it->second;
+    }
   }
-  // Runs are disjoint because each record names its one owner (checked below); with the
-  // totals equal they partition the section.
+  // Stored runs are disjoint because each record names its one owner (checked below); with
+  // the totals equal they partition the section.
   if (addr_total != n_addr)
     return fail(TS::BadRecord, "interfaces list %llu addresses, address_count is %u",
                 static_cast<unsigned long long>(addr_total), n_addr);
   if (ent_total != n_ent)
-    return fail(TS::BadRecord, "interface runs hold %llu entries, entry_count is %u",
+    return fail(TS::BadRecord, "interface runs store %llu entries, entry_count is %u",
                 static_cast<unsigned long long>(ent_total), n_ent);
 
   // ---- Addresses, straight into the lookup hash (duplicates are ambiguous: rejected).
@@ -326,30 +339,37 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
     }
   }
 
-  // ---- Entries, run by run (the runs partition the section, as checked above).
+  // ---- Entries, run by run (the stored runs partition the section, as checked above).
   // Runs with the very same entries (interfaces that carry the same groups) keep one copy of
-  // their HotEntries: each run is decoded at the end of hot_ and dropped again when an earlier
-  // run holds the same bytes. So beyond the distinct runs at most one run's worth of memory is
+  // their HotEntries. A run the blob stores once (format.h) takes its owner's copy; any other
+  // run is decoded at the end of hot_ and dropped again when an earlier run holds the same
+  // bytes (blobs written without sharing). So beyond the distinct runs at most one run's worth of memory is
   // ever touched: the first touch of a page is a fault, which costs ~14 µs on this project's
   // VMs (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of 8 pages
   // of a 1,000-rule table's entries copies.
   t.cold_.resize(n_ent);
-  t.hot_.reserve(n_ent);  // never reallocated below: no page is touched before it is written
+  // Never reallocated below: no page is touched before it is written. Without sharing (the
+  // fuzzers' reference) a run the blob shares is decoded once per interface.
+  t.hot_.reserve(opts.share_runs ? n_ent : ent_all);
   t.runs_.resize(2 * size_t{n_if});
   std::unordered_map<uint64_t, uint32_t> distinct;  // hash of a run's HotEntry bytes -> index in runs_
   for (uint32_t ri = 0; ri < t.runs_.size(); ri++) {
-    const uint32_t i = ri / 2, d = ri % 2;
+    const uint32_t d = ri % 2, owner = ent_owner[ri];
     const RunSpan& rs = ent_runs[ri];
+    MatchTable::Run& run = t.runs_[ri];
+    run.first = rs.first;
+    run.count = rs.count;
+    if (owner != ri && opts.share_runs) {  // stored once in the blob: one copy here too
+      run.hot_first = t.runs_[owner].hot_first;
+      continue;
+    }
     const size_t start = t.hot_.size();
     for (uint32_t k = 0; k < rs.count; k++) {
       const uint32_t e = rs.first + k;
       detail::HotEntry& h = t.hot_.emplace_back();  // value-initialised: all bytes zero
-      const LoadResult r = read_entry(t, ents + uint64_t{e} * ers, e, n_if, i, d, k, h, t.cold_[e]);
+      const LoadResult r = read_entry(t, ents + uint64_t{e} * ers, e, n_if, owner / 2, d, k, h, t.cold_[e]);
       if (!r.ok()) return r;
     }
-    MatchTable::Run& run = t.runs_[ri];
-    run.first = rs.first;
-    run.count = rs.count;
     run.hot_first = static_cast<uint32_t>(start);
     if (rs.count == 0 || !opts.share_runs) continue;
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(t.hot_.data() + start);

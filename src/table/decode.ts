@@ -211,6 +211,8 @@ export function decodeTable(buf: Uint8Array): DecodedTable {
   const interfaces: CompiledInterface[] = [];
   let nextAddr = 0;
   let nextEntry = 0;
+  // Runs stored once and named again by a later interface (format.h): "dir/first/count" -> entries.
+  const storedRuns = new Map<string, CompiledEntry[]>();
   for (let i = 0; i < nIf; i++) {
     const b = ifOff + i * F.IFACE.size;
     const I = F.IFACE;
@@ -235,10 +237,14 @@ export function decodeTable(buf: Uint8Array): DecodedTable {
     const run = (firstF: F.Field, countF: F.Field, dirCode: number): CompiledEntry[] => {
       const first = r.get(b, firstF);
       const count = r.get(b, countF);
+      const key = `${dirCode}/${first}/${count}`;
+      const earlier = count > 0 ? storedRuns.get(key) : undefined;
+      if (earlier) return earlier.slice();
       if (first !== nextEntry || first + count > nEntry) fail(`${where}: entry run ${first}+${count} does not follow the previous run`);
       nextEntry += count;
       const out: CompiledEntry[] = [];
       for (let k = 0; k < count; k++) out.push(readEntry(first + k, i, dirCode, k));
+      storedRuns.set(key, out);
       return out;
     };
     const ingress = run(I.ingressFirst, I.ingressCount, 0);

@@ -161,24 +161,40 @@ interface WrittenRun {
   dirCode: number;
 }
 
-/** The record index of a written run with the same entries, in order, and direction. */
+function sameCidr(a: Cidr | null, b: Cidr | null): boolean {
+  return a === b || (a !== null && b !== null && a.family === b.family && a.addr === b.addr && a.prefix === b.prefix);
+}
+
+/** Entries that encode to the same record (but for its interface). */
+function sameEntry(a: CompiledEntry, b: CompiledEntry): boolean {
+  return a === b || (
+    a.rule === b.rule && a.action === b.action && a.reason === b.reason && a.family === b.family &&
+    a.protocol === b.protocol && sameCidr(a.src, b.src) && sameCidr(a.dst, b.dst) &&
+    a.srcPorts.from === b.srcPorts.from && a.srcPorts.to === b.srcPorts.to &&
+    a.dstPorts.from === b.dstPorts.from && a.dstPorts.to === b.dstPorts.to &&
+    a.icmp.type === b.icmp.type && a.icmp.code === b.icmp.code &&
+    a.untrackedTcp === b.untrackedTcp && a.untrackedUdp === b.untrackedUdp && a.priority === b.priority
+  );
+}
+
+/**
+ * The record index of a written run with the same entries, in order, and direction. By value,
+ * so that the bytes depend on the table, not on which entry objects compile() shared (it
+ * hands interfaces with the same groups the same objects: then the identity test decides).
+ */
 function sameRun(candidates: WrittenRun[] | undefined, run: CompiledEntry[], dirCode: number): number | undefined {
   for (const c of candidates ?? []) {
     if (c.dirCode !== dirCode || c.run.length !== run.length) continue;
     let i = 0;
-    while (i < run.length && c.run[i] === run[i]) i++;
+    while (i < run.length && sameEntry(c.run[i]!, run[i]!)) i++;
     if (i === run.length) return c.first;
   }
   return undefined;
 }
 
-/** Copy n records from record index `from` to `to`; the copies are of interface ii (order and direction are the same). */
-function copyRun(w: Writer, entriesOff: number, from: number, to: number, n: number, ii: number): void {
-  const src = entriesOff + from * ENTRY_SIZE;
-  const dst = entriesOff + to * ENTRY_SIZE;
-  w.bytes.copyWithin(dst, src, src + n * ENTRY_SIZE);
-  // ii < 65536: checked by encodeTable.
-  for (let eb = dst + E_IFACE, end = dst + n * ENTRY_SIZE; eb < end; eb += ENTRY_SIZE) w.view.setUint16(eb, ii, true);
+/** Candidates for sameRun: runs of the same direction, length and first rule. */
+function runKey(run: CompiledEntry[], dirCode: number): string {
+  return `${dirCode}/${run.length}/${run[0]!.rule}`;
 }
 
 /** One run (an interface's ingress or egress entries, in match order) from record index `first`. */
@@ -187,10 +203,52 @@ function writeRun(w: Writer, entriesOff: number, first: number, run: CompiledEnt
   for (let pos = 0; pos < run.length; pos++, eb += ENTRY_SIZE) writeEntry(w, eb, run[pos]!, ii, dirCode, pos, nRule, memo);
 }
 
+/** Where each interface's ingress and egress run is stored: the record index of its first entry. */
+interface RunPlan {
+  /** [ingress, egress] first record index, per interface. */
+  first: [number, number][];
+  /** Whether the run is written here (false: it is an earlier interface's run, stored once). */
+  written: [boolean, boolean][];
+  entries: number;
+}
+
+/**
+ * A run with the very same entries, in order, and direction as an earlier interface's (the
+ * interfaces carry the same groups: compile() hands them the same entry objects) is stored
+ * once, and both interfaces name it (format.h).
+ */
+function planRuns(t: CompiledTable): RunPlan {
+  const plan: RunPlan = { first: [], written: [], entries: 0 };
+  const stored = new Map<string, WrittenRun[]>(); // by runKey
+  for (const iface of t.interfaces) {
+    const first: [number, number] = [0, 0];
+    const written: [boolean, boolean] = [true, true];
+    [iface.ingress, iface.egress].forEach((run, dirCode) => {
+      const same = run.length > 0 ? sameRun(stored.get(runKey(run, dirCode)), run, dirCode) : undefined;
+      if (same !== undefined) {
+        first[dirCode] = same;
+        written[dirCode] = false;
+        return;
+      }
+      first[dirCode] = plan.entries;
+      if (run.length > 0) {
+        const list = stored.get(runKey(run, dirCode)) ?? [];
+        list.push({ run, first: plan.entries, dirCode });
+        stored.set(runKey(run, dirCode), list);
+      }
+      plan.entries += run.length;
+    });
+    plan.first.push(first);
+    plan.written.push(written);
+  }
+  return plan;
+}
+
 /**
  * Encode a table as one little-endian blob, format v1. Sections in the order of format.h,
  * each 8-aligned; entries grouped by interface, ingress run then egress run, each in match
- * order with `order` = position in its run; crc32 over the blob with its own field zeroed.
+ * order with `order` = position in its run, and a run an earlier interface has in the same
+ * direction stored once; crc32 over the blob with its own field zeroed.
  * Guarantees: deterministic (same table, same bytes); decodeTable(encodeTable(t)) gives t
  * back, with a /0 CIDR read as null (both mean "any address"). Throws RangeError when a
  * value does not fit its field (more than 65535 interfaces, a port above 65535, ...).
@@ -198,9 +256,10 @@ function writeRun(w: Writer, entriesOff: number, first: number, run: CompiledEnt
 export function encodeTable(t: CompiledTable): Uint8Array {
   const nIf = t.interfaces.length;
   const nAddr = t.interfaces.reduce((n, i) => n + i.addresses.length, 0);
-  const nEntry = t.interfaces.reduce((n, i) => n + i.ingress.length + i.egress.length, 0);
   const nRule = t.rules.length;
   if (nIf > 0xffff) throw new RangeError(`${nIf} interfaces: the table holds at most 65535`);
+  const plan = planRuns(t);
+  const nEntry = plan.entries;
 
   const strings = new Strings();
   const ifaceNames = t.interfaces.map((i) => strings.add(i.id));
@@ -236,11 +295,7 @@ export function encodeTable(t: CompiledTable): Uint8Array {
   w.put(0, H.totalLen, totalLen);
 
   let addrAt = 0;
-  let entryAt = 0;
   const cidrBytes: CidrBytes = new Map();
-  // Runs written so far, by their first entry: a run of the very same entries (interfaces
-  // with the same groups) is copied whole and given its own interface.
-  const runsByFirst = new Map<CompiledEntry, WrittenRun[]>();
   t.interfaces.forEach((iface, ii) => {
     const base = interfacesOff + ii * F.IFACE.size;
     const name = ifaceNames[ii]!;
@@ -261,20 +316,10 @@ export function encodeTable(t: CompiledTable): Uint8Array {
       [iface.egress, 1, F.IFACE.egressFirst, F.IFACE.egressCount],
     ] as const;
     for (const [run, dirCode, firstF, countF] of runs) {
-      w.put(base, firstF, entryAt);
+      const first = plan.first[ii]![dirCode];
+      w.put(base, firstF, first);
       w.put(base, countF, run.length);
-      const same = run.length > 0 ? sameRun(runsByFirst.get(run[0]!), run, dirCode) : undefined;
-      if (same !== undefined) {
-        copyRun(w, entriesOff, same, entryAt, run.length, ii);
-      } else {
-        writeRun(w, entriesOff, entryAt, run, ii, dirCode, nRule, cidrBytes);
-        if (run.length > 0) {
-          const list = runsByFirst.get(run[0]!) ?? [];
-          list.push({ run, first: entryAt, dirCode });
-          runsByFirst.set(run[0]!, list);
-        }
-      }
-      entryAt += run.length;
+      if (plan.written[ii]![dirCode]) writeRun(w, entriesOff, first, run, ii, dirCode, nRule, cidrBytes);
     }
   });
 

@@ -250,3 +250,80 @@ TEST_CASE("runs with identical entries keep one copy of them, and each names its
   }
   CHECK(hits > 10000);
 }
+
+TEST_CASE("a run the blob stores once serves every interface that names it (format.h)") {
+  // Interfaces 1..3 name interface 0's runs (both directions): the blob holds 308 entries, not
+  // 4 x 308, and every interface gets interface 0's answers, global entry indices included.
+  RuleGen g(991);
+  const std::vector<BEntry> big = g.run(300, 0), small = g.run(8, 300);
+  auto spec = [&](bool share) {
+    BlobSpec s;
+    for (int i = 0; i < 4; i++) {
+      BIface f;
+      f.name = "eni-" + std::to_string(i);
+      f.addrs.push_back({4, ip4(10, 0, 1, uint8_t(1 + i))});
+      f.ingress = big;
+      f.egress = small;
+      if (share && i > 0) f.shares[0] = f.shares[1] = 0;
+      s.ifaces.push_back(f);
+    }
+    declare_rules(s);
+    return s;
+  };
+  const std::vector<uint8_t> shared_blob = build_blob(spec(true)), copied_blob = build_blob(spec(false));
+  CHECK(copied_blob.size() - shared_blob.size() == 3 * 308 * kEntryRecordSize);
+  MatchTable shared, copied, unshared;
+  LoadOptions copies;
+  copies.share_runs = false;
+  REQUIRE(load_table(shared_blob.data(), shared_blob.size(), shared).ok());
+  REQUIRE(load_table(copied_blob.data(), copied_blob.size(), copied).ok());
+  REQUIRE(load_table(shared_blob.data(), shared_blob.size(), unshared, copies).ok());
+  CHECK(shared.entry_count() == 308);
+  CHECK(shared.classifier_bytes() == copied.classifier_bytes());  // one copy either way
+  CHECK(unshared.classifier_bytes() - shared.classifier_bytes() >= 3 * 308 * 80);
+  for (uint32_t i = 0; i < 4; i++) {
+    CHECK(shared.run_first(i, Direction::Ingress) == 0);
+    CHECK(shared.run_size(i, Direction::Egress) == 8);
+  }
+  uint64_t hits = 0;
+  for (int n = 0; n < 20000; n++) {
+    const Direction dir = n % 4 == 0 ? Direction::Egress : Direction::Ingress;
+    const auto& run = dir == Direction::Egress ? small : big;
+    Pkt p;
+    g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    const uint32_t i = uint32_t(n % 4);
+    const int32_t want = copied.first_match_linear(i, dir, p.t, p.it, p.ic);
+    const int32_t got = shared.first_match(i, dir, p.t, p.it, p.ic);
+    const int32_t ref = unshared.first_match_linear(i, dir, p.t, p.it, p.ic);
+    CHECK(got == ref);
+    CHECK(shared.first_match_linear(i, dir, p.t, p.it, p.ic) == got);
+    if (want < 0) {
+      CHECK(got == -1);
+      continue;
+    }
+    hits++;
+    REQUIRE(got >= 0);
+    // Interface 0's entry, at the position the copied blob has in interface i's own run.
+    CHECK(uint32_t(got) == uint32_t(want) - copied.run_first(i, dir) + shared.run_first(0, dir));
+    CHECK(shared.entry_rule(uint32_t(got)) == copied.entry_rule(uint32_t(want)));
+  }
+  CHECK(hits > 10000);
+
+  // Refused: a run naming another direction's run, and a run overlapping one in part.
+  const BlobOffsets o = offsets_of(shared_blob);
+  auto with_ingress = [&](uint32_t first, uint32_t count) {
+    std::vector<uint8_t> b = shared_blob;
+    const size_t at = o.interfaces + size_t{1} * kInterfaceRecordSize;
+    blob_detail::put32(b, at, iface::kIngressFirst, first);
+    blob_detail::put32(b, at, iface::kIngressCount, count);
+    fix_crc(b);
+    MatchTable t;
+    return load_table(b.data(), b.size(), t);
+  };
+  CHECK(with_ingress(0, 300).ok());  // the blob as built
+  const LoadResult other_dir = with_ingress(300, 8);
+  CHECK(other_dir.status == TableStatus::BadRecord);
+  const LoadResult partial = with_ingress(1, 299);
+  CHECK(partial.status == TableStatus::BadRecord);
+  CHECK(partial.message.find("entry_count") != std::string::npos);
+}

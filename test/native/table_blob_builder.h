@@ -46,6 +46,9 @@ struct BIface {
   uint8_t nic_type = 0;
   std::vector<BAddr> addrs;
   std::vector<BEntry> ingress, egress;
+  // >= 0: this direction's run is stored once, as that earlier interface's run of the same
+  // direction (format.h); the entries above are then not written.
+  int shares[2] = {-1, -1};
 };
 
 struct BRule {
@@ -106,7 +109,8 @@ inline std::vector<uint8_t> build_blob(const BlobSpec& s) {
   std::vector<uint32_t> name_off, id_off;
   for (const BIface& f : s.ifaces) {
     n_addr += static_cast<uint32_t>(f.addrs.size());
-    n_ent += static_cast<uint32_t>(f.ingress.size() + f.egress.size());
+    if (f.shares[0] < 0) n_ent += static_cast<uint32_t>(f.ingress.size());
+    if (f.shares[1] < 0) n_ent += static_cast<uint32_t>(f.egress.size());
     name_off.push_back(static_cast<uint32_t>(strings.size()));
     strings += f.name;
   }
@@ -145,6 +149,7 @@ inline std::vector<uint8_t> build_blob(const BlobSpec& s) {
   put32(b, 0, header::kTotalLen, total);
 
   uint32_t addr_ix = 0, ent_ix = 0;
+  std::vector<std::array<uint32_t, 2>> run_first(n_if), run_count(n_if);
   for (uint32_t i = 0; i < n_if; i++) {
     const BIface& f = s.ifaces[i];
     const size_t at = off_if + size_t{i} * kInterfaceRecordSize;
@@ -161,6 +166,15 @@ inline std::vector<uint8_t> build_blob(const BlobSpec& s) {
     }
     for (int d = 0; d < 2; d++) {
       const std::vector<BEntry>& run = d == 0 ? f.ingress : f.egress;
+      if (f.shares[d] >= 0) {
+        run_first[i][d] = run_first[f.shares[d]][d];
+        run_count[i][d] = run_count[f.shares[d]][d];
+        put32(b, at, d == 0 ? iface::kIngressFirst : iface::kEgressFirst, run_first[i][d]);
+        put32(b, at, d == 0 ? iface::kIngressCount : iface::kEgressCount, run_count[i][d]);
+        continue;
+      }
+      run_first[i][d] = ent_ix;
+      run_count[i][d] = static_cast<uint32_t>(run.size());
       put32(b, at, d == 0 ? iface::kIngressFirst : iface::kEgressFirst, ent_ix);
       put32(b, at, d == 0 ? iface::kIngressCount : iface::kEgressCount, static_cast<uint32_t>(run.size()));
       for (uint32_t k = 0; k < run.size(); k++) {

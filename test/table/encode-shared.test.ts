@@ -1,6 +1,7 @@
-// compile() shares the entries of interfaces with the same groups, and encodeTable copies the
-// records of shared entries and runs: the bytes must be those of a table without any sharing,
-// and each interface must get the entries it would get alone.
+// compile() shares the entries of interfaces with the same groups, and encodeTable stores a run
+// an earlier interface has in the same direction once (format.h): the bytes must be those of
+// the same table without shared objects, the copies must add no entry, and each interface must
+// get the entries it would get alone.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/compile.js';
@@ -8,6 +9,7 @@ import type { CompiledTable } from '../../src/compile/table.js';
 import type { Interface, Policy } from '../../src/model/policy.js';
 import { decodeTable } from '../../src/table/decode.js';
 import { encodeTable } from '../../src/table/encode.js';
+import * as F from '../../src/table/format.js';
 import { arbPolicy } from '../helpers/random-policy.js';
 
 /** The policy with a copy of every interface appended (same groups and nicType, other addresses). */
@@ -44,9 +46,15 @@ describe('shared entries and runs', () => {
         const plain = unshared(t);
         expect(plain.interfaces[n]?.ingress[0]).not.toBe(plain.interfaces[0]?.ingress[0]);
         expect(Buffer.from(blob).equals(Buffer.from(encodeTable(plain)))).toBe(true);
-        expect(decodeTable(blob).interfaces.map((i) => [i.ingress.length, i.egress.length])).toEqual(
-          t.interfaces.map((i) => [i.ingress.length, i.egress.length]),
-        );
+        const back = decodeTable(blob).interfaces;
+        expect(back.map((i) => [i.ingress.length, i.egress.length])).toEqual(t.interfaces.map((i) => [i.ingress.length, i.egress.length]));
+        for (let i = 0; i < n; i++) {
+          expect(back[n + i]!.ingress).toEqual(back[i]!.ingress);
+          expect(back[n + i]!.egress).toEqual(back[i]!.egress);
+        }
+        // The copies name their originals' runs: not one entry record more.
+        const entryCount = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(F.HEADER.entryCount.off, true);
+        expect(entryCount(blob)).toBe(entryCount(encodeTable(compile(p0))));
       }),
       { numRuns: 200 },
     );
