@@ -28,6 +28,16 @@ void declare_rules(BlobSpec& s) {
       }
 }
 
+// Probe n for an interface with a big ingress and a small egress run: every fourth one egress,
+// 80 % of them aimed at one of the run's entries.
+Pkt probe(RuleGen& g, int n, const std::vector<BEntry>& big, const std::vector<BEntry>& small, Direction& dir) {
+  dir = n % 4 == 0 ? Direction::Egress : Direction::Ingress;
+  const auto& run = dir == Direction::Egress ? small : big;
+  Pkt p;
+  g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("partitioned trees == linear at 10,000 entries (rulegen, acl, fw)") {
@@ -225,10 +235,8 @@ TEST_CASE("runs with identical entries keep one copy of them, and each names its
 
   uint64_t hits = 0;
   for (int n = 0; n < 20000; n++) {
-    const Direction dir = n % 4 == 0 ? Direction::Egress : Direction::Ingress;
-    const auto& run = dir == Direction::Egress ? small : big;
-    Pkt p;
-    g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    Direction dir;
+    const Pkt p = probe(g, n, big, small, dir);
     const int32_t ref = one.first_match_linear(0, dir, p.t, p.it, p.ic);
     const int32_t ref_rule = ref < 0 ? -1 : int32_t(one.entry_rule(uint32_t(ref)));
     for (uint32_t i = 0; i < 4; i++) {
@@ -287,10 +295,8 @@ TEST_CASE("a run the blob stores once serves every interface that names it (form
   }
   uint64_t hits = 0;
   for (int n = 0; n < 20000; n++) {
-    const Direction dir = n % 4 == 0 ? Direction::Egress : Direction::Ingress;
-    const auto& run = dir == Direction::Egress ? small : big;
-    Pkt p;
-    g.packet(g.chance(80) ? &run[g.below(uint32_t(run.size()))] : nullptr, p.t, p.it, p.ic);
+    Direction dir;
+    const Pkt p = probe(g, n, big, small, dir);
     const uint32_t i = uint32_t(n % 4);
     const int32_t want = copied.first_match_linear(i, dir, p.t, p.it, p.ic);
     const int32_t got = shared.first_match(i, dir, p.t, p.it, p.ic);
