@@ -343,10 +343,10 @@ LoadResult TableAssembler::run(const uint8_t* b, size_t len, MatchTable& out, co
   // Runs with the very same entries (interfaces that carry the same groups) keep one copy of
   // their HotEntries. A run the blob stores once (format.h) takes its owner's copy; any other
   // run is decoded at the end of hot_ and dropped again when an earlier run holds the same
-  // bytes (blobs written without sharing). So beyond the distinct runs at most one run's worth of memory is
-  // ever touched: the first touch of a page is a fault, which costs ~14 µs on this project's
-  // VMs (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of 8 pages
-  // of a 1,000-rule table's entries copies.
+  // bytes (blobs written without sharing). So beyond the distinct runs at most one run's worth
+  // of memory is ever touched: the first touch of a page is a fault, which costs ~14 µs on this
+  // project's VMs (bench/native/page_touch.cc), and 8 interfaces sharing their groups made 7 of
+  // 8 pages of a 1,000-rule table's entries copies.
   t.cold_.resize(n_ent);
   // Never reallocated below: no page is touched before it is written. Without sharing (the
   // fuzzers' reference) a run the blob shares is decoded once per interface.
