@@ -170,24 +170,20 @@ function projectRoot(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-function candidates(): string[] {
-  const root = projectRoot();
-  return [join(root, 'build', 'Release', 'sgfw_native.node'), join(root, 'build', 'Debug', 'sgfw_native.node')];
-}
-
 export function loadNative(): NativeBinding {
   if (cached) return cached;
-  const paths = candidates();
-  const path = paths.find((p) => existsSync(p));
+  const root = projectRoot();
+  const candidates = [
+    join(root, 'build', 'Release', 'sgfw_native.node'),
+    join(root, 'build', 'Debug', 'sgfw_native.node'),
+  ];
+  const path = candidates.find((p) => existsSync(p));
   if (!path) {
-    throw new Error(`sgfw native addon not built (looked for ${paths.join(', ')}): run "npm run build"`);
+    throw new Error(
+      `sgfw native addon not built (looked for ${candidates.join(', ')}): run "npm run build"`,
+    );
   }
   const require = createRequire(import.meta.url);
   cached = require(path) as NativeBinding;
   return cached;
-}
-
-/** The addon when it is built, else undefined (for callers with a fallback of their own). */
-export function loadNativeIfBuilt(): NativeBinding | undefined {
-  return cached ?? (candidates().some((p) => existsSync(p)) ? loadNative() : undefined);
 }

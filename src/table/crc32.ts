@@ -1,6 +1,6 @@
 // CRC-32 (IEEE 802.3, as zlib): the checksum of the table blob (native/table/format.h).
 import { createRequire } from 'node:module';
-import { loadNativeIfBuilt } from '../native/binding.js';
+import { loadNative, type NativeBinding } from '../native/binding.js';
 
 let TABLE: Uint32Array | undefined;
 
@@ -30,13 +30,13 @@ let fast: Crc | null | undefined;
 // The addon's (the loader's own code), else zlib's (Node 20.15+), loaded on first use: importing
 // node:zlib loads node's stream modules too, about 5 ms of a fresh process here, which the
 // addon spares the control path (the JS loop takes ~7 ms cold over a 600 KB blob). An addon
-// that is there but does not load (built for another node) leaves the checksum to zlib: the
-// command that needs the addon reports that itself.
+// that is not built, or does not load (built for another node), leaves the checksum to zlib:
+// the command that needs the addon reports that itself.
 function fastCrc(): Crc | null {
   if (fast !== undefined) return fast;
-  let native: ReturnType<typeof loadNativeIfBuilt>;
+  let native: NativeBinding | undefined;
   try {
-    native = loadNativeIfBuilt();
+    native = loadNative();
   } catch {
     native = undefined;
   }
