@@ -85,13 +85,9 @@ export class LiveController {
       try {
         this.server = await m.listen(l.host, l.port);
       } catch (e) {
-        // The port is taken (or the address is not ours): undo the start, as stop() would,
+        // The port is taken (or the address is not ours): undo the start, as stop() does,
         // so that no host-mode rule is left sending packets to a queue nobody reads.
-        try {
-          this.opts.onStop?.();
-        } finally {
-          this.live.stop();
-        }
+        this.release();
         throw e;
       }
       this.log(`${this.opts.title}: metrics on http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}/metrics`);
@@ -160,6 +156,19 @@ export class LiveController {
     }
   }
 
+  /** The stop hook (host mode: its netfilter rules), then the data plane; false when the hook failed (logged). */
+  private release(): boolean {
+    let ok = true;
+    try {
+      this.opts.onStop?.();
+    } catch (e) {
+      this.log(`${this.opts.title}: clean-up failed: ${String(e)}`);
+      ok = false;
+    }
+    this.live.stop();
+    return ok;
+  }
+
   stop(code: number): void {
     if (this.stopping) return;
     this.stopping = true;
@@ -170,13 +179,7 @@ export class LiveController {
     process.off('SIGUSR1', this.onUsr1);
     process.off('SIGINT', this.onStop);
     process.off('SIGTERM', this.onStop);
-    try {
-      this.opts.onStop?.();
-    } catch (e) {
-      this.log(`${this.opts.title}: clean-up failed: ${String(e)}`);
-      code = code || 1;
-    }
-    this.live.stop();
+    if (!this.release()) code = code || 1;
     const final = this.live.counters(0);
     this.log(`${statusLine(this.opts.title, final, (Date.now() - this.started) / 1000)} (final)`);
     if (this.opts.statusFile) this.writeStatus();
