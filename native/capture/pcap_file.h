@@ -6,6 +6,11 @@
 // MADV_SEQUENTIAL and MADV_HUGEPAGE alike; most likely nested-paging TLB misses). Over a
 // page-cached 110 MB file of 1M records (CPU time): an mmap walk 11-13 M records/s, libpcap's
 // pcap_next_ex 8-10 M/s, pread into this 576 KiB window (it stays in L2 and the TLB) 70-120 M/s.
+// Those were AMD EPYC VMs. On the project's Intel Xeon VMs mapping is cheaper (MAP_POPULATE of
+// the 123 MB bench trace: 1-5 ms, once 71) and a mapped walk that prefetches 8 KiB ahead hides
+// its reads under the work done per record (a stand-in loop with ~90 ns of work a record: 93-99
+// ns a record mapped, 107 through pread). One reader serves both kinds; on EPYC the mapping
+// would cost ~40 ms a trace.
 //
 // Every length read from the file is checked against the file and the window before it is used:
 // a damaged file ends the walk in an error state with a message naming the file, the record and
