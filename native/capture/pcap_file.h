@@ -10,7 +10,7 @@
 // the 123 MB bench trace: 1-5 ms, once 71) and a mapped walk that prefetches 8 KiB ahead hides
 // its reads under the work done per record (a stand-in loop with ~90 ns of work a record: 93-99
 // ns a record mapped, 107 through pread). One reader serves both kinds; on EPYC the mapping
-// would cost ~40 ms a trace.
+// would cost ~40 ms more a trace than these reads.
 //
 // Every length read from the file is checked against the file and the window before it is used:
 // a damaged file ends the walk in an error state with a message naming the file, the record and
