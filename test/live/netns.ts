@@ -516,6 +516,12 @@ export class Topology {
       }
     }
     await this.sysctl(ns, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
+    // The other hosts forget what they failed to resolve before the router answered for it: a
+    // neighbour entry left FAILED or still probing by earlier traffic fails the next packets at
+    // once ("Destination Host Unreachable") instead of asking again.
+    for (const h of this.spec.hosts) {
+      if (this.ns(h) !== ns) await must(['ip', '-n', this.ns(h), 'neigh', 'flush', 'all']);
+    }
   }
 
   /** Turns IPv4 and IPv6 forwarding off again in `host` (addresses and routes stay). */
