@@ -80,17 +80,17 @@ export class LiveController {
         (n.audit ? '; AUDIT: nothing is dropped, would-be drops are counted' : ''),
     );
     if (listen) {
-      const l = listen;
+      const { host, port } = listen;
       const m = new Metrics({ counters: () => this.live.counters(), portNames: this.opts.portNames, reloads: this.reloads });
       try {
-        this.server = await m.listen(l.host, l.port);
+        this.server = await m.listen(host, port);
       } catch (e) {
         // The port is taken (or the address is not ours): undo the start, as stop() does,
         // so that no host-mode rule is left sending packets to a queue nobody reads.
         this.release();
         throw e;
       }
-      this.log(`${this.opts.title}: metrics on http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}/metrics`);
+      this.log(`${this.opts.title}: metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
     }
     const exit = new Promise<number>((resolve) => (this.done = resolve));
     process.on('SIGHUP', this.onHup);
