@@ -182,8 +182,8 @@ function sameEntry(a: CompiledEntry, b: CompiledEntry): boolean {
  * so that the bytes depend on the table, not on which entry objects compile() shared (it
  * hands interfaces with the same groups the same objects: then the identity test decides).
  */
-function sameRun(candidates: WrittenRun[] | undefined, run: CompiledEntry[], dirCode: number): number | undefined {
-  for (const c of candidates ?? []) {
+function sameRun(candidates: WrittenRun[], run: CompiledEntry[], dirCode: number): number | undefined {
+  for (const c of candidates) {
     if (c.dirCode !== dirCode || c.run.length !== run.length) continue;
     let i = 0;
     while (i < run.length && sameEntry(c.run[i]!, run[i]!)) i++;
@@ -224,17 +224,18 @@ function planRuns(t: CompiledTable): RunPlan {
     const first: [number, number] = [0, 0];
     const written: [boolean, boolean] = [true, true];
     [iface.ingress, iface.egress].forEach((run, dirCode) => {
-      const same = run.length > 0 ? sameRun(stored.get(runKey(run, dirCode)), run, dirCode) : undefined;
-      if (same !== undefined) {
-        first[dirCode] = same;
-        written[dirCode] = false;
-        return;
-      }
       first[dirCode] = plan.entries;
       if (run.length > 0) {
-        const list = stored.get(runKey(run, dirCode)) ?? [];
+        const key = runKey(run, dirCode);
+        const list = stored.get(key) ?? [];
+        const same = sameRun(list, run, dirCode);
+        if (same !== undefined) {
+          first[dirCode] = same;
+          written[dirCode] = false;
+          return;
+        }
         list.push({ run, first: plan.entries, dirCode });
-        stored.set(runKey(run, dirCode), list);
+        stored.set(key, list);
       }
       plan.entries += run.length;
     });
