@@ -67,12 +67,19 @@ function groups6(addr: bigint): number[] {
   return g;
 }
 
+/** An IPv6 address from its eight groups: four bigint words, not one operation per group. */
+function bigint6(g: readonly number[]): bigint {
+  let v = 0n;
+  for (let i = 0; i < 8; i += 2) v = (v << 32n) | BigInt(((g[i]! << 16) | g[i + 1]!) >>> 0);
+  return v;
+}
+
 /**
- * RFC 5952 text of an IPv6 address, as ipaddr.js writes it: lowercase hex without leading
- * zeros, the longest run of two or more zero groups (the leftmost of equal runs) as "::".
+ * RFC 5952 text of an IPv6 address given as eight groups, as ipaddr.js writes it: lowercase
+ * hex without leading zeros, the longest run of two or more zero groups (the leftmost of
+ * equal runs) as "::".
  */
-function format6(addr: bigint): string {
-  const g = groups6(addr);
+function format6Groups(g: readonly number[]): string {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -88,8 +95,21 @@ function format6(addr: bigint): string {
     }
     i = j;
   }
-  const hex = (a: number, b: number) => g.slice(a, b).map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      text += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += g[i]!.toString(16);
+  }
+  return text;
+}
+
+function format6(addr: bigint): string {
+  return format6Groups(groups6(addr));
 }
 
 export function formatAddr(family: Family, addr: bigint): string {
@@ -103,9 +123,6 @@ export function formatAddr(family: Family, addr: bigint): string {
 // A dotted quad without leading zeros, each part at most 255: exactly what ipaddr.js's
 // IPv4.isValidFourPartDecimal accepts.
 const V4 = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
-// Hex groups of 1..4 digits, at most one "::": a subset of what ipaddr.js's IPv6 parser
-// accepts, read here with the same value (the group count is checked below).
-const V6 = /^(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?(?:::(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4})*)?)?$/;
 
 function parse4(text: string): number | undefined {
   const m = V4.exec(text);
@@ -118,22 +135,57 @@ function parse4(text: string): number | undefined {
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
-/** Plain hex IPv6 to bigint; undefined when not of that form (other forms may still be valid). */
-function parse6Plain(text: string): bigint | undefined {
-  if (text.length === 0 || !V6.test(text)) return undefined;
-  const dc = text.indexOf('::');
-  const left = dc < 0 ? text : text.slice(0, dc);
-  const right = dc < 0 ? '' : text.slice(dc + 2);
-  const lg = left === '' ? [] : left.split(':');
-  const rg = right === '' ? [] : right.split(':');
-  const n = lg.length + rg.length;
-  if (dc < 0 ? n !== 8 : n > 7) return undefined;
-  const all = [...lg, ...new Array<string>(8 - n).fill('0'), ...rg];
-  let v = 0n;
-  for (let i = 0; i < 8; i += 2) {
-    v = (v << 32n) | BigInt(((parseInt(all[i]!, 16) << 16) | parseInt(all[i + 1]!, 16)) >>> 0);
+/** The value of hex digit c (a char code), or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20; // ASCII lower case
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * Plain hex IPv6 ("2001:DB8::1": groups of 1..4 hex digits, at most one "::", eight groups
+ * without it, at most seven with it) to its eight groups; undefined when not of that form
+ * (the rarer forms may still be valid: parseAddressIpaddr). One pass over the characters,
+ * no regex, split or bigint: a policy's IPv6 CIDRs cost microseconds each the other way.
+ */
+function parse6Groups(text: string): number[] | undefined {
+  const n = text.length;
+  if (n === 0) return undefined;
+  const head: number[] = [];
+  let tail: number[] | undefined; // the groups after "::"
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return undefined;
+    tail = [];
+    i = 2;
   }
-  return v;
+  while (i < n) {
+    let v = 0;
+    let digits = 0;
+    for (; i < n && digits <= 4; digits++, i++) {
+      const h = hexValue(text.charCodeAt(i));
+      if (h < 0) break;
+      v = (v << 4) | h;
+    }
+    if (digits === 0 || digits > 4) return undefined;
+    (tail ?? head).push(v);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== 58) return undefined;
+    i++;
+    if (text.charCodeAt(i) === 58) {
+      if (tail) return undefined; // a second "::"
+      tail = [];
+      i++;
+    } else if (i === n) {
+      return undefined; // a trailing single ":"
+    }
+  }
+  if (!tail) return head.length === 8 ? head : undefined;
+  const zeros = 8 - head.length - tail.length;
+  if (zeros < 1) return undefined;
+  for (let z = 0; z < zeros; z++) head.push(0);
+  for (const t of tail) head.push(t);
+  return head;
 }
 
 /** Parse a plain address ("10.0.0.1", "2001:DB8::1"); undefined when not an address. */
@@ -146,8 +198,8 @@ export function parseAddress(text: string): Address | undefined {
     const addr = BigInt(v4);
     return { family: 4, addr, text: formatAddr(4, addr) };
   }
-  const v6 = parse6Plain(text);
-  if (v6 !== undefined) return { family: 6, addr: v6, text: format6(v6) };
+  const g = parse6Groups(text);
+  if (g) return { family: 6, addr: bigint6(g), text: format6Groups(g) };
   return parseAddressIpaddr(text);
 }
 
@@ -196,6 +248,10 @@ export function parseCidr(text: string, allowBare = false): ParsedCidr | undefin
   } else if (!allowBare) {
     return undefined;
   }
+  if (addrText.includes(':')) {
+    const g = parse6Groups(addrText);
+    if (g) return cidr6(g, prefix ?? 128);
+  }
   const a = parseAddress(addrText);
   if (!a) return undefined;
   const bits = familyBits(a.family);
@@ -207,6 +263,21 @@ export function parseCidr(text: string, allowBare = false): ParsedCidr | undefin
     cidr: { family: a.family, addr: net, prefix: len, text: `${net === a.addr ? a.text : formatAddr(a.family, net)}/${len}` },
     hostBitsSet: net !== a.addr,
   };
+}
+
+/** parseCidr's IPv6 result from the address's groups: masked group by group, one bigint. */
+function cidr6(g: number[], len: number): ParsedCidr | undefined {
+  if (len > 128) return undefined;
+  let hostBitsSet = false;
+  for (let i = 0; i < 8; i++) {
+    const keep = Math.min(Math.max(len - 16 * i, 0), 16);
+    const net = keep === 0 ? 0 : g[i]! & (0xffff << (16 - keep)) & 0xffff;
+    if (net !== g[i]) {
+      hostBitsSet = true;
+      g[i] = net;
+    }
+  }
+  return { cidr: { family: 6, addr: bigint6(g), prefix: len, text: `${format6Groups(g)}/${len}` }, hostBitsSet };
 }
 
 /** The /32 or /128 that holds exactly this address. */

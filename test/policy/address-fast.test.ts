@@ -2,7 +2,7 @@
 // itself; ipaddr.js (parseAddressIpaddr) is the reference it must agree with on every input.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addrToBytes16, formatAddr, parseAddress, parseAddressIpaddr, parseCidr } from '../../src/model/cidr.js';
+import { addrToBytes16, formatAddr, type ParsedCidr, parseAddress, parseAddressIpaddr, parseCidr } from '../../src/model/cidr.js';
 
 const hexDigit = fc.constantFrom(...'0123456789abcdefABCDEF'.split(''));
 // Groups biased to zero (runs to compress), sometimes with leading zeros, 5 digits or empty.
@@ -27,7 +27,39 @@ const word = fc.integer({ min: 0, max: 0xffffffff }).map(BigInt);
 const zeroy = fc.oneof(word, fc.constant(0n), fc.constant(0n), fc.integer({ min: 0, max: 0xffff }).map(BigInt));
 const addr6 = fc.tuple(zeroy, zeroy, zeroy, zeroy).map(([a, b, c, d]) => (a << 96n) | (b << 64n) | (c << 32n) | d);
 
+// parseCidr as plain bigint arithmetic over the ipaddr.js reader: the reference for its
+// group-by-group IPv6 path.
+function referenceCidr(text: string, allowBare: boolean): ParsedCidr | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0 && !allowBare) return undefined;
+  const p = slash < 0 ? undefined : text.slice(slash + 1);
+  if (p !== undefined && !/^\d{1,3}$/.test(p)) return undefined;
+  const a = parseAddressIpaddr(slash < 0 ? text : text.slice(0, slash));
+  if (!a) return undefined;
+  const bits = a.family === 4 ? 32 : 128;
+  const len = p === undefined ? bits : Number(p);
+  if (len > bits) return undefined;
+  const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << BigInt(bits - len);
+  const net = a.addr & mask;
+  return { cidr: { family: a.family, addr: net, prefix: len, text: `${formatAddr(a.family, net)}/${len}` }, hostBitsSet: net !== a.addr };
+}
+
 describe('address fast paths agree with ipaddr.js', () => {
+  it('property: parseCidr equals bigint masking over the ipaddr.js reader, IPv6-like text', () => {
+    const prefix = fc.oneof(fc.integer({ min: 0, max: 130 }).map(String), fc.constantFrom('', '064', '1000', 'x', ' 1'));
+    fc.assert(
+      fc.property(fc.oneof(v6ish, edge), fc.option(prefix, { nil: undefined }), fc.boolean(), (t, p, bare) => {
+        const text = p === undefined ? t : `${t}/${p}`;
+        expect(parseCidr(text, bare)).toEqual(referenceCidr(text, bare));
+      }),
+      { numRuns: 6000 },
+    );
+    expect(parseCidr('2001:db8:1e09:6:b5ae:3e75:83a3:715c/60')).toEqual({
+      cidr: { family: 6, addr: 0x20010db81e0900000000000000000000n, prefix: 60, text: '2001:db8:1e09::/60' },
+      hostBitsSet: true,
+    });
+  });
+
   it('property: parseAddress equals the ipaddr.js reader on IPv6-like and edge text', () => {
     fc.assert(
       fc.property(fc.oneof(v6ish, edge), (t) => {
