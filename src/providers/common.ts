@@ -5,10 +5,47 @@ import { CODES } from '../validate/codes.js';
 import { show } from '../validate/collector.js';
 import type { Reader } from '../validate/reader.js';
 
-const V4 = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})(?:\/([0-9]{1,3}))?$/;
-
 function v4Text(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+const NOT_V4 = -1; // not a dotted quad with an optional "/prefix"
+const V4_RANGE = -2; // of that form, but an octet above 255
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Reads what /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}(\/[0-9]{1,3})?$/ matches, in one pass
+ * over the character codes (a regex match and its capture strings cost more than the rest
+ * of a rule's CIDR): address * 1024 + prefix + 1 (prefix -1 when absent), NOT_V4 or V4_RANGE.
+ */
+function scanV4(t: string): number {
+  const n = t.length;
+  let i = 0;
+  let num = 0;
+  let inRange = true;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0 && t.charCodeAt(i++) !== 46) return NOT_V4;
+    const c0 = t.charCodeAt(i++);
+    if (!isDigit(c0)) return NOT_V4;
+    let v = c0 - 48;
+    if (v !== 0) {
+      for (let d = 1; d < 3 && isDigit(t.charCodeAt(i)); d++) v = v * 10 + t.charCodeAt(i++) - 48;
+    }
+    if (v > 255) inRange = false;
+    num = num * 256 + (v & 255);
+  }
+  let prefix = -1;
+  if (i < n) {
+    if (t.charCodeAt(i++) !== 47) return NOT_V4;
+    const from = i;
+    prefix = 0;
+    while (i < n && i - from < 3 && isDigit(t.charCodeAt(i))) prefix = prefix * 10 + t.charCodeAt(i++) - 48;
+    if (i === from || i < n) return NOT_V4;
+  }
+  return inRange ? num * 1024 + prefix + 1 : V4_RANGE;
 }
 
 /**
@@ -16,14 +53,14 @@ function v4Text(n: number): string {
  * policies): huge inputs must be checked in well under a second. Same results (tested).
  */
 export function parseCidrFast(text: string, allowBare = false): ParsedCidr | undefined {
-  const m = V4.exec(text);
-  if (!m) return parseCidr(text, allowBare);
-  const o = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-  if (o.some((x) => x > 255)) return undefined;
-  if (m[5] === undefined && !allowBare) return undefined;
-  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  const r = scanV4(text);
+  if (r === NOT_V4) return parseCidr(text, allowBare);
+  if (r === V4_RANGE) return undefined;
+  const num = Math.floor(r / 1024);
+  const given = (r % 1024) - 1;
+  if (given < 0 && !allowBare) return undefined;
+  const prefix = given < 0 ? 32 : given;
   if (prefix > 32) return undefined;
-  const num = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const net = (num & mask) >>> 0;
   return {
@@ -34,11 +71,10 @@ export function parseCidrFast(text: string, allowBare = false): ParsedCidr | und
 
 /** parseAddress with the same IPv4 fast path. */
 export function parseAddressFast(text: string): Address | undefined {
-  const m = V4.exec(text);
-  if (!m || m[5] !== undefined) return parseAddress(text);
-  const o = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-  if (o.some((x) => x > 255)) return undefined;
-  const num = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+  const r = scanV4(text);
+  if (r === V4_RANGE) return undefined;
+  if (r === NOT_V4 || r % 1024 !== 0) return parseAddress(text); // not a quad, or with a prefix
+  const num = Math.floor(r / 1024);
   return { family: 4, addr: BigInt(num), text: v4Text(num) };
 }
 
