@@ -39,7 +39,8 @@ Napi::Function TableWrap::Define(Napi::Env env) {
                      {InstanceMethod("info", &TableWrap::JsInfo),
                       InstanceMethod("firstMatch", &TableWrap::JsFirstMatch),
                       InstanceMethod("firstMatchLinear", &TableWrap::JsFirstMatchLinear),
-                      InstanceMethod("findInterface", &TableWrap::JsFindInterface)});
+                      InstanceMethod("findInterface", &TableWrap::JsFindInterface),
+                      InstanceMethod("close", &TableWrap::JsClose)});
 }
 
 TableWrap::TableWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TableWrap>(info) {
@@ -116,6 +117,11 @@ static Napi::Value first_match(const Napi::CallbackInfo& info, const table::Matc
 Napi::Value TableWrap::JsFirstMatch(const Napi::CallbackInfo& info) { return first_match(info, table_.get(), false); }
 Napi::Value TableWrap::JsFirstMatchLinear(const Napi::CallbackInfo& info) {
   return first_match(info, table_.get(), true);
+}
+
+Napi::Value TableWrap::JsClose(const Napi::CallbackInfo& info) {
+  table_.reset();
+  return info.Env().Undefined();
 }
 
 Napi::Value TableWrap::JsFindInterface(const Napi::CallbackInfo& info) {

@@ -12,6 +12,8 @@ std::shared_ptr<const table::MatchTable> load_table_or_throw(Napi::Env env, Napi
                                                              Napi::Value classifier);
 
 // new Table(blob, classifier?): a loaded table for tests and explain: counts and firstMatch.
+// close() frees the native table now instead of when the garbage collector finalizes the
+// wrapper (V8 sees only the small wrapper, not the table's memory); a closed table answers undefined.
 class TableWrap : public Napi::ObjectWrap<TableWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -22,6 +24,7 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
   Napi::Value JsFirstMatch(const Napi::CallbackInfo& info);
   Napi::Value JsFirstMatchLinear(const Napi::CallbackInfo& info);
   Napi::Value JsFindInterface(const Napi::CallbackInfo& info);
+  Napi::Value JsClose(const Napi::CallbackInfo& info);
   std::shared_ptr<const table::MatchTable> table_;
 };
 

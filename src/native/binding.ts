@@ -87,6 +87,8 @@ export interface NativeTable {
   firstMatchLinear(iface: number, dir: 0 | 1, family: number, proto: number, src: Uint8Array, dst: Uint8Array,
     sport: number, dport: number, icmpType: number, icmpCode: number): number;
   findInterface(family: number, addr: Uint8Array): number;
+  /** Free the native table now rather than at garbage collection; every method then returns undefined. */
+  close(): void;
 }
 
 export interface NativeLiveOptions {

@@ -81,3 +81,18 @@ describe('native lookups refuse tuples the classifiers cannot read', () => {
     expect(() => nt.findInterface(4, v4)).not.toThrow();
   });
 });
+
+describe('Table.close', () => {
+  it('frees the native table at once: a closed table answers undefined, a second close is harmless', () => {
+    const [p] = fc.sample(arbPolicy(), { seed: 2, numRuns: 1 });
+    const nt = new native.Table(encodeTable(compile(p!)), 'auto');
+    const v4 = new Uint8Array([198, 18, 0, 1]);
+    expect(nt.info()?.interfaces).toBeGreaterThan(0);
+    expect(typeof nt.firstMatch(0, 0, 4, 6, v4, v4, 1, 2, 0, 0)).toBe('number');
+    nt.close();
+    expect(nt.info()).toBeUndefined();
+    expect(nt.firstMatch(0, 0, 4, 6, v4, v4, 1, 2, 0, 0)).toBeUndefined();
+    expect(nt.findInterface(4, v4)).toBeUndefined();
+    nt.close();
+  });
+});
