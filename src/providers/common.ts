@@ -109,8 +109,27 @@ export function readCidr(
 
 const RANGE = /^\s*(-?\d{1,6})\s*\/\s*(-?\d{1,6})\s*$/;
 
+/** The value of text[from, to) when it is 1..6 ASCII digits, else -1. */
+function digits6(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 6) return -1;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    v = v * 10 + c - 48;
+  }
+  return v;
+}
+
 /** Parse "a/b" into two integers (no range check); undefined when malformed. */
 export function splitPortRange(text: string): [number, number] | undefined {
+  // Plain digits on both sides (nearly every rule): read here; signs and spaces go to RANGE.
+  const slash = text.indexOf('/');
+  if (slash > 0) {
+    const a = digits6(text, 0, slash);
+    const b = a < 0 ? -1 : digits6(text, slash + 1, text.length);
+    if (b >= 0) return [a, b];
+  }
   const m = RANGE.exec(text);
   if (!m) return undefined;
   return [Number(m[1]), Number(m[2])];

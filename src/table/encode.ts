@@ -84,8 +84,12 @@ function entryFlags(e: CompiledEntry): number {
   return f;
 }
 
-/** The 16 address bytes of each CIDR object, computed once per object (entries share CIDRs). */
-type CidrBytes = Map<Cidr, Uint8Array>;
+/** The four 32-bit words of each IPv6 CIDR object's address, computed once per object (entries share CIDRs). */
+type CidrWords = Map<Cidr, number[]>;
+
+function addrWords6(addr: bigint): number[] {
+  return [Number((addr >> 96n) & 0xffffffffn), Number((addr >> 64n) & 0xffffffffn), Number((addr >> 32n) & 0xffffffffn), Number(addr & 0xffffffffn)];
+}
 
 // Entry record offsets as plain constants: the entry loops run cold at every CLI start-up,
 // where each property load of F.ENTRY.x.off is a generic lookup.
@@ -119,19 +123,24 @@ function fit(at: number, len: 1 | 2 | 4, v: number): number {
   return v;
 }
 
-function entryCidr(bytes: Uint8Array, view: DataView, eb: number, addrOff: number, lenOff: number, c: Cidr | null, memo: CidrBytes): void {
+function entryCidr(view: DataView, eb: number, addrOff: number, lenOff: number, c: Cidr | null, memo: CidrWords): void {
   if (!c) return; // length 0 and zero bytes: any address
-  let b = memo.get(c);
-  if (!b) {
-    b = addrToBytes16(c.family, c.addr);
-    memo.set(c, b);
+  if (c.family === 4) {
+    // Number of a bigint below 2^32: no allocation, unlike the 16-byte array of addrToBytes16.
+    view.setUint32(eb + addrOff, Number(c.addr) >>> 0);
+  } else {
+    let words = memo.get(c);
+    if (!words) {
+      words = addrWords6(c.addr);
+      memo.set(c, words);
+    }
+    for (let i = 0; i < 4; i++) view.setUint32(eb + addrOff + 4 * i, words[i]!);
   }
-  bytes.set(b, eb + addrOff);
   view.setUint8(eb + lenOff, fit(eb + lenOff, 1, c.prefix));
 }
 
 /** One entry record at `eb` (format.h Entry), every field range-checked as Writer.put does. */
-function writeEntry(w: Writer, eb: number, e: CompiledEntry, ii: number, dirCode: number, pos: number, nRule: number, memo: CidrBytes): void {
+function writeEntry(w: Writer, eb: number, e: CompiledEntry, ii: number, dirCode: number, pos: number, nRule: number, memo: CidrWords): void {
   if (e.rule >= nRule) throw new RangeError(`entry names rule ${e.rule}, beyond ${nRule} rules`);
   const v = w.view;
   v.setUint32(eb + E_RULE, fit(eb + E_RULE, 4, e.rule), true);
@@ -148,8 +157,8 @@ function writeEntry(w: Writer, eb: number, e: CompiledEntry, ii: number, dirCode
   v.setUint16(eb + E_DPORT_HI, fit(eb + E_DPORT_HI, 2, e.dstPorts.to), true);
   v.setUint8(eb + E_ICMP_TYPE, fit(eb + E_ICMP_TYPE, 1, e.icmp.type === 'any' ? 0 : e.icmp.type));
   v.setUint8(eb + E_ICMP_CODE, fit(eb + E_ICMP_CODE, 1, e.icmp.code === 'any' ? 0 : e.icmp.code));
-  entryCidr(w.bytes, v, eb, E_SRC, E_SRC_LEN, e.src, memo);
-  entryCidr(w.bytes, v, eb, E_DST, E_DST_LEN, e.dst, memo);
+  entryCidr(v, eb, E_SRC, E_SRC_LEN, e.src, memo);
+  entryCidr(v, eb, E_DST, E_DST_LEN, e.dst, memo);
   v.setUint16(eb + E_PRIORITY, fit(eb + E_PRIORITY, 2, e.priority), true);
   v.setUint32(eb + E_ORDER, fit(eb + E_ORDER, 4, pos), true);
 }
@@ -198,7 +207,7 @@ function runKey(run: CompiledEntry[], dirCode: number): string {
 }
 
 /** One run (an interface's ingress or egress entries, in match order) from record index `first`. */
-function writeRun(w: Writer, entriesOff: number, first: number, run: CompiledEntry[], ii: number, dirCode: number, nRule: number, memo: CidrBytes): void {
+function writeRun(w: Writer, entriesOff: number, first: number, run: CompiledEntry[], ii: number, dirCode: number, nRule: number, memo: CidrWords): void {
   let eb = entriesOff + first * ENTRY_SIZE;
   for (let pos = 0; pos < run.length; pos++, eb += ENTRY_SIZE) writeEntry(w, eb, run[pos]!, ii, dirCode, pos, nRule, memo);
 }
@@ -296,7 +305,7 @@ export function encodeTable(t: CompiledTable): Uint8Array {
   w.put(0, H.totalLen, totalLen);
 
   let addrAt = 0;
-  const cidrBytes: CidrBytes = new Map();
+  const cidrWords: CidrWords = new Map();
   t.interfaces.forEach((iface, ii) => {
     const base = interfacesOff + ii * F.IFACE.size;
     const name = ifaceNames[ii]!;
@@ -320,7 +329,7 @@ export function encodeTable(t: CompiledTable): Uint8Array {
       const first = plan.first[ii]![dirCode];
       w.put(base, firstF, first);
       w.put(base, countF, run.length);
-      if (plan.written[ii]![dirCode]) writeRun(w, entriesOff, first, run, ii, dirCode, nRule, cidrBytes);
+      if (plan.written[ii]![dirCode]) writeRun(w, entriesOff, first, run, ii, dirCode, nRule, cidrWords);
     }
   });
 

@@ -24,6 +24,16 @@ describe('parseCidrFast / parseAddressFast', () => {
     expect(parseCidrFast('2001:db8::1/64')!.cidr.text).toBe('2001:db8::/64');
   });
 
+  it('property: splitPortRange reads what its regex reads', () => {
+    const RANGE = /^\s*(-?\d{1,6})\s*\/\s*(-?\d{1,6})\s*$/;
+    const part = fc.oneof(fc.integer({ min: 0, max: 9_999_999 }).map(String), fc.constantFrom('-1', '007', '', ' 80', '80 ', '+1', '1e3', '\u00a01', '٣'));
+    const text = fc.oneof(fc.tuple(part, part).map(([a, b]) => `${a}/${b}`), fc.string({ maxLength: 12 }));
+    fc.assert(fc.property(text, (t) => {
+      const m = RANGE.exec(t);
+      expect(splitPortRange(t)).toEqual(m ? [Number(m[1]), Number(m[2])] : undefined);
+    }), { numRuns: 3000 });
+  });
+
   it('splitPortRange reads "a/b" and nothing else', () => {
     expect(splitPortRange('80/443')).toEqual([80, 443]);
     expect(splitPortRange(' -1 / -1 ')).toEqual([-1, -1]);
