@@ -21,3 +21,12 @@ export function at(base: string, key: string | number): string {
   if (isIdent(key)) return base ? `${base}.${key}` : key;
   return `${base}[${JSON.stringify(key)}]`;
 }
+
+/**
+ * `path`, or `path` extended by `key` when one is given. Readers take the object's path and
+ * the key and build the field's path only for a message: on the success path a reload would
+ * otherwise build several path strings per rule, which doubled its scavenges.
+ */
+export function atKey(path: string, key: string | number | undefined): string {
+  return key === undefined ? path : at(path, key);
+}

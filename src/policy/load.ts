@@ -140,7 +140,7 @@ function readPrefixLists(top: Obj, r: Reader): Map<string, PrefixList> {
       if (!eo) return;
       const cv = own(eo, 'Cidr');
       if (cv === undefined) return r.missing(at(ep, 'Cidr'));
-      const c = readCidr(r, cv, at(ep, 'Cidr'));
+      const c = readCidr(r, cv, ep, {}, 'Cidr');
       if (!c) return;
       if (family !== undefined && c.family !== family) {
         return r.error(CODES.family, at(ep, 'Cidr'), `${show(cv)} is IPv${c.family} but the list holds IPv${family} (a prefix list has one address family)`);
@@ -189,7 +189,7 @@ function readPortLists(top: Obj, cloud: Cloud, r: Reader): Map<string, PortList>
       if (!eo) return;
       const pv = own(eo, 'PortRange');
       if (pv === undefined) return r.missing(at(ep, 'PortRange'));
-      const pr = readPortRange(r, pv, at(ep, 'PortRange'));
+      const pr = readPortRange(r, pv, ep, 'PortRange');
       if (pr) ranges.push(pr);
     });
     let maxEntries = Math.max(1, entries.length);
@@ -359,7 +359,7 @@ function resolveMembers(
       members.set(gid, []);
     }
     list?.forEach((v, j) => {
-      const c = readCidr(r, v, at(p, j), { allowBare: true });
+      const c = readCidr(r, v, p, { allowBare: true }, j);
       if (c) add(gid, c);
     });
   }

@@ -3,6 +3,7 @@ import { type Address, type Cidr, type Family, parseAddress, parseCidr, type Par
 import type { PortRange } from '../model/policy.js';
 import { CODES } from '../validate/codes.js';
 import { show } from '../validate/collector.js';
+import { atKey } from '../policy/json-path.js';
 import type { Reader } from '../validate/reader.js';
 
 function v4Text(n: number): string {
@@ -80,29 +81,33 @@ export function parseAddressFast(text: string): Address | undefined {
 
 /**
  * A CIDR (or, with allowBare, a plain address as /32 or /128). Host bits are cleared with a
- * WARN_HOST_BITS warning, as AWS does. `family` makes the other family an error.
+ * WARN_HOST_BITS warning, as AWS does. `family` makes the other family an error. Messages
+ * name `path`, extended by `key` when given (atKey).
  */
 export function readCidr(
   r: Reader,
   v: unknown,
   path: string,
   opts: { allowBare?: boolean; family?: Family } = {},
+  key?: string | number,
 ): Cidr | undefined {
-  const text = r.string(v, path);
-  if (text === undefined) return undefined;
-  const parsed = parseCidrFast(text.trim(), opts.allowBare ?? false);
+  if (typeof v !== 'string' || v.length === 0) {
+    r.string(v, atKey(path, key)); // reports the type or the empty string
+    return undefined;
+  }
+  const parsed = parseCidrFast(v.trim(), opts.allowBare ?? false);
   if (!parsed) {
     const what = opts.allowBare ? 'address or CIDR' : 'CIDR (address/prefix)';
     const article = opts.family ? `an IPv${opts.family}` : opts.allowBare ? 'an' : 'a';
-    r.error(CODES.cidr, path, `${show(v)} is not ${article} ${what}`);
+    r.error(CODES.cidr, atKey(path, key), `${show(v)} is not ${article} ${what}`);
     return undefined;
   }
   if (opts.family && parsed.cidr.family !== opts.family) {
-    r.error(CODES.family, path, `${show(v)} is IPv${parsed.cidr.family}, expected an IPv${opts.family} CIDR`);
+    r.error(CODES.family, atKey(path, key), `${show(v)} is IPv${parsed.cidr.family}, expected an IPv${opts.family} CIDR`);
     return undefined;
   }
   if (parsed.hostBitsSet) {
-    r.warn(CODES.hostBits, path, `${show(v)} has host bits set; it means ${parsed.cidr.text}`);
+    r.warn(CODES.hostBits, atKey(path, key), `${show(v)} has host bits set; it means ${parsed.cidr.text}`);
   }
   return parsed.cidr;
 }
@@ -135,26 +140,29 @@ export function splitPortRange(text: string): [number, number] | undefined {
   return [Number(m[1]), Number(m[2])];
 }
 
-/** "a/b" with 1 <= a <= b <= 65535 (Alibaba TCP/UDP and port-list entries). */
-export function readPortRange(r: Reader, v: unknown, path: string): PortRange | undefined {
-  const text = r.string(v, path);
-  if (text === undefined) return undefined;
+/** "a/b" with 1 <= a <= b <= 65535 (Alibaba TCP/UDP and port-list entries); messages name atKey(path, key). */
+export function readPortRange(r: Reader, v: unknown, path: string, key?: string): PortRange | undefined {
+  if (typeof v !== 'string' || v.length === 0) {
+    r.string(v, atKey(path, key)); // reports the type or the empty string
+    return undefined;
+  }
+  const text = v;
   const ab = splitPortRange(text);
   if (!ab) {
-    r.error(CODES.ports, path, `${show(v)} is not a port range "from/to"`);
+    r.error(CODES.ports, atKey(path, key), `${show(v)} is not a port range "from/to"`);
     return undefined;
   }
   const [a, b] = ab;
   if (a === -1 && b === -1) {
-    r.error(CODES.ports, path, `${show(v)} means all ports, which TCP and UDP rules must write as "1/65535"`);
+    r.error(CODES.ports, atKey(path, key), `${show(v)} means all ports, which TCP and UDP rules must write as "1/65535"`);
     return undefined;
   }
   if (a < 1 || a > 65535 || b < 1 || b > 65535) {
-    r.error(CODES.ports, path, `${show(v)} is not in 1..65535`);
+    r.error(CODES.ports, atKey(path, key), `${show(v)} is not in 1..65535`);
     return undefined;
   }
   if (a > b) {
-    r.error(CODES.ports, path, `${show(v)} starts after it ends`);
+    r.error(CODES.ports, atKey(path, key), `${show(v)} starts after it ends`);
     return undefined;
   }
   return { from: a, to: b };

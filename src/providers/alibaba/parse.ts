@@ -8,7 +8,7 @@ import {
   PROTO_GRE, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, type Protocol, protocolName,
 } from '../../model/protocol.js';
 import type { Direction } from '../../model/reason.js';
-import { at } from '../../policy/json-path.js';
+import { at, atKey } from '../../policy/json-path.js';
 import { CODES } from '../../validate/codes.js';
 import { show, typeName } from '../../validate/collector.js';
 import { isObj, own, type Obj, type Reader } from '../../validate/reader.js';
@@ -45,18 +45,21 @@ function str(r: Reader, o: Obj, path: string, key: string): string | undefined {
   return typeof v === 'string' ? v.trim() : undefined;
 }
 
-function oneOf<T extends string>(r: Reader, v: string, path: string, allowed: readonly T[]): T | undefined {
+// The readers below take the object's path and the field's key, and build the field's path
+// only for a message (atKey).
+
+function oneOf<T extends string>(r: Reader, v: string, path: string, key: string, allowed: readonly T[]): T | undefined {
   const t = v.toLowerCase() as T;
   if (allowed.includes(t)) return t;
-  r.error(CODES.value, path, `${show(v)} is not ${allowed.map((a) => JSON.stringify(a)).join(' or ')}`);
+  r.error(CODES.value, at(path, key), `${show(v)} is not ${allowed.map((a) => JSON.stringify(a)).join(' or ')}`);
   return undefined;
 }
 
-export function readAlibabaProtocol(r: Reader, v: string, path: string): Protocol | undefined {
+export function readAlibabaProtocol(r: Reader, v: string, path: string, key?: string): Protocol | undefined {
   const t = v.toLowerCase();
   if (Object.hasOwn(PROTOCOLS, t)) return PROTOCOLS[t];
   if (/^\d{1,3}$/.test(t) && Number(t) <= 255) return Number(t);
-  r.error(CODES.protocol, path, `${show(v)} is not TCP, UDP, ICMP, ICMPv6, GRE, ALL or a protocol number 0..255`);
+  r.error(CODES.protocol, atKey(path, key), `${show(v)} is not TCP, UDP, ICMP, ICMPv6, GRE, ALL or a protocol number 0..255`);
   return undefined;
 }
 
@@ -64,7 +67,7 @@ function readPriority(r: Reader, v: string | number | undefined, path: string): 
   if (v === undefined) return 1;
   const n = typeof v === 'number' ? v : /^\s*\d{1,9}\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 100) {
-    r.error(CODES.priority, path, `${show(v)} is not in 1..100`);
+    r.error(CODES.priority, at(path, 'Priority'), `${show(v)} is not in 1..100`);
     return undefined;
   }
   return n;
@@ -85,6 +88,9 @@ function icmpFamilyFix(protocol: Protocol, family: 4 | 6): string | undefined {
   return undefined;
 }
 
+const BARE_V4 = { allowBare: true, family: 4 } as const;
+const BARE_V6 = { allowBare: true, family: 6 } as const;
+
 /** The v4 or v6 CIDR of one side (never both); undefined when neither or on error. */
 function sideCidr(r: Reader, o: Obj, path: string, side: Sides): { cidr?: Cidr; given: boolean; key?: string } {
   const v4 = str(r, o, path, side.v4);
@@ -93,8 +99,8 @@ function sideCidr(r: Reader, o: Obj, path: string, side: Sides): { cidr?: Cidr; 
     r.error(CODES.peerConflict, at(path, side.v6), `${show(v6)}: give ${side.v4} or ${side.v6}, not both (${side.v4} is ${show(v4)})`);
     return { given: true };
   }
-  if (v4 !== undefined) return { cidr: readCidr(r, v4, at(path, side.v4), { allowBare: true, family: 4 }), given: true, key: side.v4 };
-  if (v6 !== undefined) return { cidr: readCidr(r, v6, at(path, side.v6), { allowBare: true, family: 6 }), given: true, key: side.v6 };
+  if (v4 !== undefined) return { cidr: readCidr(r, v4, path, BARE_V4, side.v4), given: true, key: side.v4 };
+  if (v6 !== undefined) return { cidr: readCidr(r, v6, path, BARE_V6, side.v6), given: true, key: side.v6 };
   return { given: given(o, side.v4) || given(o, side.v6) };
 }
 
@@ -114,20 +120,20 @@ function parsePermission(
   const dirText = str(r, o, path, 'Direction');
   let direction: Direction | undefined;
   if (dirText === undefined) r.missing(at(path, 'Direction'), '"ingress" or "egress"');
-  else direction = oneOf(r, dirText, at(path, 'Direction'), ['ingress', 'egress'] as const);
+  else direction = oneOf(r, dirText, path, 'Direction', ['ingress', 'egress'] as const);
 
   const policyText = str(r, o, path, 'Policy');
   const action: Action | undefined =
-    policyText === undefined ? 'accept' : oneOf(r, policyText, at(path, 'Policy'), ['accept', 'drop'] as const);
-  const priority = readPriority(r, field(r, o, path, 'Priority'), at(path, 'Priority'));
+    policyText === undefined ? 'accept' : oneOf(r, policyText, path, 'Policy', ['accept', 'drop'] as const);
+  const priority = readPriority(r, field(r, o, path, 'Priority'), path);
 
   const protoText = str(r, o, path, 'IpProtocol');
   let protocol: Protocol | undefined;
   if (protoText === undefined) r.missing(at(path, 'IpProtocol'));
-  else protocol = readAlibabaProtocol(r, protoText, at(path, 'IpProtocol'));
+  else protocol = readAlibabaProtocol(r, protoText, path, 'IpProtocol');
 
   const nicText = str(r, o, path, 'NicType');
-  const nicType = nicText === undefined ? undefined : oneOf(r, nicText, at(path, 'NicType'), ['internet', 'intranet'] as const);
+  const nicType = nicText === undefined ? undefined : oneOf(r, nicText, path, 'NicType', ['internet', 'intranet'] as const);
 
   // Ports.
   let dstPorts: PortRange[] | 'any' = 'any';
@@ -139,7 +145,7 @@ function parsePermission(
   const pname = protocol === undefined ? '' : protocolName(protocol).toUpperCase();
   if (protocol !== undefined && withPorts) {
     if (prText !== undefined) {
-      const pr = readPortRange(r, prText, at(path, 'PortRange'));
+      const pr = readPortRange(r, prText, path, 'PortRange');
       if (pr) dstPorts = [pr];
       if (plId !== undefined) r.warn(CODES.ignored, at(path, 'PortRangeListId'), `${show(plId)} is ignored because PortRange is given`);
     } else if (plId !== undefined) {
@@ -171,7 +177,7 @@ function parsePermission(
     } else if (!withPorts) {
       r.error(CODES.ports, at(path, 'SourcePortRange'), `${show(sprText)}: ${pname} rules have no ports, write "-1/-1" or leave it empty`);
     } else {
-      const pr = readPortRange(r, sprText, at(path, 'SourcePortRange'));
+      const pr = readPortRange(r, sprText, path, 'SourcePortRange');
       if (pr) srcPorts = pr;
     }
   }
@@ -229,11 +235,10 @@ function parsePermission(
     }
     const local = sideCidr(r, o, path, localSide);
     if (local.cidr) {
-      const lpath = at(path, local.key!);
       const fix = protocol === undefined ? undefined : icmpFamilyFix(protocol, local.cidr.family);
-      if (fix) r.error(CODES.icmpFamily, lpath, `${show(own(o, local.key!))} ${fix}`);
+      if (fix) r.error(CODES.icmpFamily, at(path, local.key!), `${show(own(o, local.key!))} ${fix}`);
       else if (peerKind === 'cidr' && peers?.[0] && peers[0].family !== local.cidr.family) {
-        r.error(CODES.family, lpath, `${show(own(o, local.key!))} is IPv${local.cidr.family} but the peer ${peers[0].text} is IPv${peers[0].family}: the rule could never match`);
+        r.error(CODES.family, at(path, local.key!), `${show(own(o, local.key!))} is IPv${local.cidr.family} but the peer ${peers[0].text} is IPv${peers[0].family}: the rule could never match`);
       } else locals = [local.cidr];
     }
   }
@@ -276,7 +281,7 @@ function parsePermission(
 function groupType(r: Reader, g: Obj, path: string): GroupType | undefined {
   const t = str(r, g, path, 'SecurityGroupType');
   if (t === undefined) return 'normal';
-  return oneOf(r, t, at(path, 'SecurityGroupType'), ['normal', 'enterprise'] as const);
+  return oneOf(r, t, path, 'SecurityGroupType', ['normal', 'enterprise'] as const);
 }
 
 function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityGroup | undefined {
@@ -291,7 +296,7 @@ function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityG
   const type = groupType(r, g, path) ?? 'normal';
   const iapText = str(r, g, path, 'InnerAccessPolicy');
   let inner: Action = 'accept';
-  if (iapText !== undefined) inner = oneOf(r, iapText, at(path, 'InnerAccessPolicy'), ['accept', 'drop'] as const) ?? 'accept';
+  if (iapText !== undefined) inner = oneOf(r, iapText, path, 'InnerAccessPolicy', ['accept', 'drop'] as const) ?? 'accept';
   if (type === 'enterprise') {
     // Enterprise groups have no member-to-member default: report it as 'drop'.
     if (iapText !== undefined && inner === 'accept') {

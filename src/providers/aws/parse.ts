@@ -13,6 +13,9 @@ import { isObj, own, type Reader } from '../../validate/reader.js';
 import { readCidr } from '../common.js';
 import type { Provider, ProviderContext } from '../types.js';
 
+const V4_ONLY = { family: 4 } as const;
+const V6_ONLY = { family: 6 } as const;
+
 const PROTOCOL_NAMES: Record<string, number> = {
   tcp: PROTO_TCP,
   udp: PROTO_UDP,
@@ -142,7 +145,7 @@ function parsePermission(
   written += eachEntry(r, o, path, 'IpRanges', ctx.quotas.rulesPerGroup, (e, p) => {
     const v = own(e, 'CidrIp');
     if (v === undefined) return r.missing(at(p, 'CidrIp'));
-    const c = readCidr(r, v, at(p, 'CidrIp'), { family: 4 });
+    const c = readCidr(r, v, p, V4_ONLY, 'CidrIp');
     if (!c) return;
     const fix = protocol === undefined ? undefined : familyFix(protocol, 4);
     if (fix) return r.error(CODES.icmpFamily, at(p, 'CidrIp'), `${show(v)} ${fix}`);
@@ -152,7 +155,7 @@ function parsePermission(
     if (classic) return r.error(CODES.classic, p, `${show(e)}: EC2-Classic has no IPv6`);
     const v = own(e, 'CidrIpv6');
     if (v === undefined) return r.missing(at(p, 'CidrIpv6'));
-    const c = readCidr(r, v, at(p, 'CidrIpv6'), { family: 6 });
+    const c = readCidr(r, v, p, V6_ONLY, 'CidrIpv6');
     if (!c) return;
     const fix = protocol === undefined ? undefined : familyFix(protocol, 6);
     if (fix) return r.error(CODES.icmpFamily, at(p, 'CidrIpv6'), `${show(v)} ${fix}`);
