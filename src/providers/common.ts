@@ -1,9 +1,9 @@
 // Small reads shared by the providers: CIDRs with the host-bits warning, "a/b" port ranges.
 import { type Address, type Cidr, type Family, parseAddress, parseCidr, type ParsedCidr } from '../model/cidr.js';
 import type { PortRange } from '../model/policy.js';
+import { atKey } from '../policy/json-path.js';
 import { CODES } from '../validate/codes.js';
 import { show } from '../validate/collector.js';
-import { atKey } from '../policy/json-path.js';
 import type { Reader } from '../validate/reader.js';
 
 function v4Text(n: number): string {
@@ -91,11 +91,10 @@ export function readCidr(
   opts: { allowBare?: boolean; family?: Family } = {},
   key?: string | number,
 ): Cidr | undefined {
-  if (typeof v !== 'string' || v.length === 0) {
-    r.string(v, atKey(path, key)); // reports the type or the empty string
-    return undefined;
-  }
-  const parsed = parseCidrFast(v.trim(), opts.allowBare ?? false);
+  // r.string only for what it reports (a non-string, an empty string): it takes the field's path.
+  const text = typeof v === 'string' && v !== '' ? v : r.string(v, atKey(path, key));
+  if (text === undefined) return undefined;
+  const parsed = parseCidrFast(text.trim(), opts.allowBare ?? false);
   if (!parsed) {
     const what = opts.allowBare ? 'address or CIDR' : 'CIDR (address/prefix)';
     const article = opts.family ? `an IPv${opts.family}` : opts.allowBare ? 'an' : 'a';
@@ -142,11 +141,8 @@ export function splitPortRange(text: string): [number, number] | undefined {
 
 /** "a/b" with 1 <= a <= b <= 65535 (Alibaba TCP/UDP and port-list entries); messages name atKey(path, key). */
 export function readPortRange(r: Reader, v: unknown, path: string, key?: string): PortRange | undefined {
-  if (typeof v !== 'string' || v.length === 0) {
-    r.string(v, atKey(path, key)); // reports the type or the empty string
-    return undefined;
-  }
-  const text = v;
+  const text = typeof v === 'string' && v !== '' ? v : r.string(v, atKey(path, key));
+  if (text === undefined) return undefined;
   const ab = splitPortRange(text);
   if (!ab) {
     r.error(CODES.ports, atKey(path, key), `${show(v)} is not a port range "from/to"`);
