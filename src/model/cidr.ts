@@ -35,35 +35,26 @@ export function familyBits(f: Family): number {
   return f === 4 ? 32 : 128;
 }
 
+/** The four 32-bit words of an IPv6 address, most significant first: four bigint steps, not sixteen. */
+export function addrWords6(addr: bigint): number[] {
+  const w: number[] = [];
+  for (let i = 0; i < 4; i++) w.push(Number((addr >> BigInt(96 - 32 * i)) & 0xffffffffn));
+  return w;
+}
+
 /** Address to 16 bytes in network order (IPv4 in bytes 0..3), as the table blob holds it. */
 export function addrToBytes16(family: Family, addr: bigint): Uint8Array {
   const out = new Uint8Array(16);
-  if (family === 4) {
-    const v = Number(addr & 0xffffffffn);
-    out[0] = v >>> 24;
-    out[1] = (v >>> 16) & 255;
-    out[2] = (v >>> 8) & 255;
-    out[3] = v & 255;
-    return out;
-  }
-  // Four 32-bit words: four bigint operations instead of sixteen per byte.
-  for (let w = 0; w < 4; w++) {
-    const v = Number((addr >> BigInt(96 - 32 * w)) & 0xffffffffn);
-    out[4 * w] = v >>> 24;
-    out[4 * w + 1] = (v >>> 16) & 255;
-    out[4 * w + 2] = (v >>> 8) & 255;
-    out[4 * w + 3] = v & 255;
-  }
+  const view = new DataView(out.buffer);
+  if (family === 4) view.setUint32(0, Number(addr & 0xffffffffn));
+  else addrWords6(addr).forEach((v, i) => view.setUint32(4 * i, v));
   return out;
 }
 
 /** The eight 16-bit groups of an IPv6 address. */
 function groups6(addr: bigint): number[] {
   const g: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const v = Number((addr >> BigInt(96 - 32 * i)) & 0xffffffffn);
-    g.push(v >>> 16, v & 0xffff);
-  }
+  for (const v of addrWords6(addr)) g.push(v >>> 16, v & 0xffff);
   return g;
 }
 
@@ -112,27 +103,58 @@ function format6(addr: bigint): string {
   return format6Groups(groups6(addr));
 }
 
-export function formatAddr(family: Family, addr: bigint): string {
-  if (family === 4) {
-    const v = Number(addr & 0xffffffffn);
-    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  return format6(addr);
+function text4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-// A dotted quad without leading zeros, each part at most 255: exactly what ipaddr.js's
-// IPv4.isValidFourPartDecimal accepts.
-const V4 = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+export function formatAddr(family: Family, addr: bigint): string {
+  return family === 4 ? text4(Number(addr & 0xffffffffn)) : format6(addr);
+}
 
+const NOT_V4 = -1; // not a dotted quad with an optional "/prefix"
+const V4_RANGE = -2; // of that form, but an octet above 255
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Reads what /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}(\/[0-9]{1,3})?$/ matches, in one pass
+ * over the character codes (a regex match and its capture strings cost more than the rest of a
+ * rule's CIDR): address * 1024 + prefix + 1 (prefix -1 when absent), NOT_V4 or V4_RANGE. The
+ * quad is exactly what ipaddr.js's IPv4.isValidFourPartDecimal accepts (no leading zeros).
+ */
+function scanV4(t: string): number {
+  const n = t.length;
+  let i = 0;
+  let num = 0;
+  let inRange = true;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0 && t.charCodeAt(i++) !== 46) return NOT_V4;
+    const c0 = t.charCodeAt(i++);
+    if (!isDigit(c0)) return NOT_V4;
+    let v = c0 - 48;
+    if (v !== 0) {
+      for (let d = 1; d < 3 && isDigit(t.charCodeAt(i)); d++) v = v * 10 + t.charCodeAt(i++) - 48;
+    }
+    if (v > 255) inRange = false;
+    num = num * 256 + (v & 255);
+  }
+  let prefix = -1;
+  if (i < n) {
+    if (t.charCodeAt(i++) !== 47) return NOT_V4;
+    const from = i;
+    prefix = 0;
+    while (i < n && i - from < 3 && isDigit(t.charCodeAt(i))) prefix = prefix * 10 + t.charCodeAt(i++) - 48;
+    if (i === from || i < n) return NOT_V4;
+  }
+  return inRange ? num * 1024 + prefix + 1 : V4_RANGE;
+}
+
+/** A dotted quad (no prefix) as a number; undefined when not one. */
 function parse4(text: string): number | undefined {
-  const m = V4.exec(text);
-  if (!m) return undefined;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  const c = Number(m[3]);
-  const d = Number(m[4]);
-  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  const r = scanV4(text);
+  return r >= 0 && r % 1024 === 0 ? Math.floor(r / 1024) : undefined;
 }
 
 /** The value of hex digit c (a char code), or -1. */
@@ -237,6 +259,10 @@ export interface ParsedCidr {
  */
 export function parseCidr(text: string, allowBare = false): ParsedCidr | undefined {
   if (typeof text !== 'string') return undefined;
+  // A dotted quad, the bulk of real policies (huge inputs must be checked in well under a
+  // second), is read in one pass; IPv6 below as groups; other forms through parseAddress.
+  const r4 = scanV4(text);
+  if (r4 !== NOT_V4) return r4 === V4_RANGE ? undefined : cidr4(r4, allowBare);
   const slash = text.indexOf('/');
   let addrText = text;
   let prefix: number | undefined;
@@ -263,6 +289,18 @@ export function parseCidr(text: string, allowBare = false): ParsedCidr | undefin
     cidr: { family: a.family, addr: net, prefix: len, text: `${net === a.addr ? a.text : formatAddr(a.family, net)}/${len}` },
     hostBitsSet: net !== a.addr,
   };
+}
+
+/** parseCidr's IPv4 result from scanV4's reading. */
+function cidr4(r: number, allowBare: boolean): ParsedCidr | undefined {
+  const num = Math.floor(r / 1024);
+  const given = (r % 1024) - 1;
+  if (given < 0 && !allowBare) return undefined;
+  const prefix = given < 0 ? 32 : given;
+  if (prefix > 32) return undefined;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (num & mask) >>> 0;
+  return { cidr: { family: 4, addr: BigInt(net), prefix, text: `${text4(net)}/${prefix}` }, hostBitsSet: net !== num };
 }
 
 /** parseCidr's IPv6 result from the address's groups: masked group by group, one bigint. */

@@ -3,13 +3,13 @@
 // providers (src/providers/*); this file reads sgfw's own top-level shape, resolves members,
 // prefix lists and port lists, and runs the cross-checks and quotas.
 import { readFileSync } from 'node:fs';
-import { type Address, type Cidr, cidrContainsAddr, type Family, hostCidr } from '../model/cidr.js';
+import { type Address, type Cidr, cidrContainsAddr, type Family, hostCidr, parseAddress, parseCidr } from '../model/cidr.js';
 import {
   type Cloud, CLOUDS, type ConntrackConfig, type GroupType, type Interface, type PlatformConfig, type Policy,
   type PortRange, type Quotas, type SecurityGroup,
 } from '../model/policy.js';
 import { groupIdKey, providerFor } from '../providers/index.js';
-import { parseAddressFast, parseCidrFast, readCidr, readPortRange } from '../providers/common.js';
+import { readCidr, readPortRange } from '../providers/common.js';
 import type { GroupInfo, PortList, PrefixList, ProviderContext } from '../providers/types.js';
 import { MAGIC_TEXT } from '../table/format.js';
 import { CODES } from '../validate/codes.js';
@@ -265,9 +265,9 @@ function readInterfaces(
         const ap = at(at(path, 'addresses'), j);
         const text = r.string(av, ap);
         if (text === undefined) return;
-        const a = parseAddressFast(text.trim());
+        const a = parseAddress(text.trim());
         if (!a) {
-          const why = parseCidrFast(text.trim()) ? ' (a CIDR; list the interface\'s own addresses)' : '';
+          const why = parseCidr(text.trim()) ? ' (a CIDR; list the interface\'s own addresses)' : '';
           return r.error(CODES.address, ap, `${show(av)} is not an IP address${why}`);
         }
         if (cloud === 'aws-classic' && a.family === 6) return r.error(CODES.classic, ap, `${show(av)}: EC2-Classic has no IPv6`);

@@ -1,6 +1,6 @@
 // CompiledTable -> the version 1 binary blob of native/table/format.h (layout documented
 // there; offsets mirrored in ./format.ts).
-import { addrToBytes16, type Cidr } from '../model/cidr.js';
+import { addrToBytes16, addrWords6, type Cidr } from '../model/cidr.js';
 import { REASONS } from '../model/reason.js';
 import type { CompiledEntry, CompiledTable, EntryReason } from '../compile/table.js';
 import { crc32 } from './crc32.js';
@@ -87,9 +87,6 @@ function entryFlags(e: CompiledEntry): number {
 /** The four 32-bit words of each IPv6 CIDR object's address, computed once per object (entries share CIDRs). */
 type CidrWords = Map<Cidr, number[]>;
 
-function addrWords6(addr: bigint): number[] {
-  return [Number((addr >> 96n) & 0xffffffffn), Number((addr >> 64n) & 0xffffffffn), Number((addr >> 32n) & 0xffffffffn), Number(addr & 0xffffffffn)];
-}
 
 // Entry record offsets as plain constants: the entry loops run cold at every CLI start-up,
 // where each property load of F.ENTRY.x.off is a generic lookup.

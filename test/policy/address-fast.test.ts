@@ -45,6 +45,21 @@ function referenceCidr(text: string, allowBare: boolean): ParsedCidr | undefined
 }
 
 describe('address fast paths agree with ipaddr.js', () => {
+  it('property: parseCidr equals bigint masking over the ipaddr.js reader, IPv4-like text, bare or not', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '010', '', 'x', '256'));
+    const prefix = fc.oneof(fc.integer({ min: 0, max: 40 }).map(String), fc.constantFrom('08', '', '1000', 'a'));
+    const v4ish = fc.tuple(octet, octet, octet, octet, fc.option(prefix, { nil: undefined }))
+      .map(([a, b, c, d, p]) => `${a}.${b}.${c}.${d}${p === undefined ? '' : `/${p}`}`);
+    fc.assert(fc.property(v4ish, fc.boolean(), (t, bare) => {
+      expect(parseCidr(t, bare)).toEqual(referenceCidr(t, bare));
+      expect(parseAddress(t)).toEqual(parseAddressIpaddr(t));
+    }), { numRuns: 3000 });
+    expect(parseCidr('100.68.0.18/18')).toEqual({ cidr: { family: 4, addr: 0x64440000n, prefix: 18, text: '100.68.0.0/18' }, hostBitsSet: true });
+    expect(parseCidr('255.255.255.255/0')!.cidr.text).toBe('0.0.0.0/0');
+    expect(parseCidr('10.0.0.1')).toBeUndefined();
+    expect(parseCidr('10.0.0.1', true)!.cidr.text).toBe('10.0.0.1/32');
+  });
+
   it('property: parseCidr equals bigint masking over the ipaddr.js reader, IPv6-like text', () => {
     const prefix = fc.oneof(fc.integer({ min: 0, max: 130 }).map(String), fc.constantFrom('', '064', '1000', 'x', ' 1'));
     fc.assert(
