@@ -1,16 +1,16 @@
-// PcapFile: reads a pcap or pcapng trace through a small reused window (pread), handing out
-// records as views into it: no copy and no allocation per record.
-//
-// Why a window and not mmap: measured on this project's machines (2-core VMs), the first touch
-// of every page of a mapped file costs ~45 ms per 100 MB however it is mapped (MAP_POPULATE,
-// MADV_SEQUENTIAL and MADV_HUGEPAGE alike; most likely nested-paging TLB misses). Over a
-// page-cached 110 MB file of 1M records (CPU time): an mmap walk 11-13 M records/s, libpcap's
-// pcap_next_ex 8-10 M/s, pread into this 576 KiB window (it stays in L2 and the TLB) 70-120 M/s.
-// Those were AMD EPYC VMs. On the project's Intel Xeon VMs mapping is cheaper (MAP_POPULATE of
-// the 123 MB bench trace: 1-5 ms, once 71) and a mapped walk that prefetches 8 KiB ahead hides
-// its reads under the work done per record (a stand-in loop with ~90 ns of work a record: 93-99
-// ns a record mapped, 107 through pread). One reader serves both kinds; on EPYC the mapping
-// would cost ~40 ms more a trace than these reads.
+// PcapFile: reads a pcap or pcapng trace, handing out records as views into its bytes: no copy
+// and no allocation per record. The bytes come one of two ways, chosen at open():
+// - Read: pread into a small reused window (576 KiB, on a huge page, so it stays in L2 and the
+//   TLB).
+// - Map: the whole file mapped (core/mapped_file.h), its pages brought in a chunk ahead of the
+//   walk and its lines prefetched a few KiB ahead of the record being handed out. The window is
+//   then the whole file.
+// Which one is cheaper depends on the machine, by a factor of several either way, so Auto
+// measures it (mapping_pays): on this project's Intel Xeon VMs the kernel's copy into the window
+// costs ~25 ns a record of the bench trace (a quarter of a replay's time) and a mapped walk hides
+// its reads under the work done per record; on its AMD EPYC VMs the first touch of every page
+// of a mapped file cost ~45 ms per 100 MB however it was mapped, and pread was the cheap way.
+// Files under kMapMinBytes are always read.
 //
 // Every length read from the file is checked against the file and the window before it is used:
 // a damaged file ends the walk in an error state with a message naming the file, the record and
@@ -23,6 +23,9 @@
 // interfaces with their own link type, if_tsresol (powers of 10 and of 2) and if_tsoffset,
 // Enhanced, Simple and (obsolete) Packet Blocks; every other block type is skipped.
 // Only regular files: stdin and pipes are refused ("not a regular file").
+//
+// A file cut short while it is read is an error ("file shrank while being read"), never a crash
+// or a hang, both ways.
 //
 // Lifetime: a record's data stays valid until the next call to next(), next_batch() or close();
 // next_batch() hands out up to N records that are all valid together.
@@ -42,6 +45,7 @@
 #include <vector>
 
 #include "core/huge_buffer.h"
+#include "core/mapped_file.h"
 
 namespace sgfw::capture {
 
@@ -58,6 +62,9 @@ struct Record {
 
 enum class TraceFormat : uint8_t { None, Pcap, Pcapng };
 
+// How PcapFile gets the file's bytes (see the top of this file). Auto measures which is cheaper.
+enum class ReadMode : uint8_t { Auto, Read, Map };
+
 // A bound on any record's captured length: libpcap's largest snapshot length (MAXIMUM_SNAPLEN).
 inline constexpr uint32_t kMaxCaplen = 256 * 1024;
 // A bound on any pcapng block the reader must hold whole (packet and interface blocks): a
@@ -72,6 +79,13 @@ class PcapFile {
   // into the window is then still in L2 when the records are parsed. Reading the 123 MB
   // benchmark trace in chunks of 64/128/256/576/1024 KiB took 16.5/15.2/14.8/16.5/18.8 ms.
   static constexpr size_t kReadChunk = 256 * 1024;
+  // Auto maps only files at least this big: below, the two ways differ by a few milliseconds.
+  static constexpr uint64_t kMapMinBytes = uint64_t{32} << 20;
+  // A mapped walk asks for the pages of the chunk ahead of it in one call.
+  static constexpr uint64_t kPopulateChunk = uint64_t{16} << 20;
+  // and prefetches the lines this far ahead of the record it hands out (a record of the bench
+  // trace is ~120 bytes: ~32 records, a batch, ahead).
+  static constexpr size_t kPrefetchAhead = 4096;
 
   PcapFile() = default;
   ~PcapFile() { close(); }
@@ -80,7 +94,7 @@ class PcapFile {
 
   // Opens the file and reads its header (for pcapng, up to the first packet block).
   // false on failure, with error() set.
-  bool open(const char* path);
+  bool open(const char* path, ReadMode mode = ReadMode::Auto);
 
   // The next packet record. false at the end of the file or on a damaged record: failed() tells
   // which. Once it has returned false it keeps returning false.
@@ -101,13 +115,15 @@ class PcapFile {
   uint32_t link_type() const { return link_type_; }
   // Classic pcap: the header's snapshot length. pcapng: the first interface's (0 = unlimited).
   uint32_t snaplen() const { return snaplen_; }
+  // Read or Map: how this file's bytes are being read (Auto never stays).
+  ReadMode read_mode() const { return map_.mapped() ? ReadMode::Map : ReadMode::Read; }
   uint64_t records_read() const { return index_; }
   // Bytes of the file walked so far and in all, for a progress line.
-  uint64_t offset() const { return window_offset_ + static_cast<uint64_t>(cur_ - buf_.get()); }
+  uint64_t offset() const { return window_offset_ + static_cast<uint64_t>(cur_ - base_); }
   uint64_t size() const { return file_size_; }
   // The bytes read and not yet consumed or discarded: every record handed out since the last
   // refill lies in [window_begin(), window_end()). For checks in tests.
-  const uint8_t* window_begin() const { return buf_.get(); }
+  const uint8_t* window_begin() const { return base_; }
   const uint8_t* window_end() const { return end_; }
 
  private:
@@ -135,7 +151,10 @@ class PcapFile {
   Fill fill(size_t need);
   void skip(uint64_t n);
   uint64_t file_left() const { return file_size_ - offset(); }
-  bool open_file(const char* path);
+  bool open_file(const char* path, ReadMode mode);
+  bool mapping_pays();
+  void populate_ahead();
+  bool fail_cut();
   bool open_pcap(uint32_t magic);
   // pcapng (pcapng_file.cc)
   bool open_pcapng();
@@ -161,9 +180,12 @@ class PcapFile {
   bool no_refill_ = false;  // set inside next_batch() after its first record
   int fd_ = -1;
   uint64_t file_size_ = 0;
-  core::HugeBuffer buf_;  // the window: kBufferSize bytes, on a huge page where there is one
-  uint64_t window_offset_ = 0;      // file offset of buf_[0]
-  const uint8_t* cur_ = nullptr;    // next unread byte, in [buf_, end_]
+  core::HugeBuffer buf_;  // Read: the window, kBufferSize bytes, on a huge page where there is one
+  core::MappedFile map_;  // Map: the whole file, which is then the window
+  const uint8_t* base_ = nullptr;   // the window's first byte: buf_ or the mapping
+  uint64_t window_offset_ = 0;      // file offset of base_[0] (0 when mapped)
+  uint64_t populated_ = 0;          // Map: file offset up to which pages were asked for
+  const uint8_t* cur_ = nullptr;    // next unread byte, in [base_, end_]
   const uint8_t* end_ = nullptr;    // end of the bytes read
   uint32_t link_type_ = 0;
   uint32_t snaplen_ = 0;
@@ -215,7 +237,7 @@ inline bool PcapFile::pcap_step(Record& r) {
 }
 
 inline bool PcapFile::next(Record& r) {
-  if (mode_ == Mode::PcapNative && pcap_step<false>(r)) [[likely]] return true;
+  if (mode_ == Mode::PcapNative && !map_.cut() && pcap_step<false>(r)) [[likely]] return true;
   return next_slow(r);
 }
 

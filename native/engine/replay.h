@@ -56,7 +56,7 @@ struct ReplayResult {
   bool input_error = false;  // the trace or an option was bad (exit 2), not an internal failure
   std::string error;
   std::string link_types;    // names of the link types seen
-  uint64_t elapsed_ns = 0;   // reading + judging, start-up excluded
+  uint64_t elapsed_ns = 0;   // opening and reading the trace + judging, start-up excluded
   EngineCounters counters;
   conntrack::FlowTableCounters conntrack;
   uint64_t conntrack_max = 0;

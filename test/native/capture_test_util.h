@@ -231,10 +231,10 @@ struct ReadResult {
   std::string error;  // empty when the file was read to its end cleanly
 };
 
-inline ReadResult read_all(const std::string& path) {
+inline ReadResult read_with(const std::string& path, ReadMode mode) {
   ReadResult out;
   PcapFile f;
-  out.opened = f.open(path.c_str());
+  out.opened = f.open(path.c_str(), mode);
   if (!out.opened) {
     out.error = f.error();
     return out;
@@ -251,6 +251,19 @@ inline ReadResult read_all(const std::string& path) {
   }
   if (f.failed()) out.error = f.error();
   return out;
+}
+
+// The file read record by record through the window (ReadMode::Read) and through a mapping
+// (ReadMode::Map): every test that reads a file this way also checks that both ways agree,
+// records and errors alike. On a difference, the error says so.
+inline ReadResult read_all(const std::string& path) {
+  ReadResult read = read_with(path, ReadMode::Read);
+  const ReadResult mapped = read_with(path, ReadMode::Map);
+  if (mapped.opened != read.opened || mapped.records != read.records || mapped.error != read.error)
+    read.error = "read and mapped differ: read gave " + std::to_string(read.records.size()) + " records, error '" +
+                 read.error + "'; mapped gave " + std::to_string(mapped.records.size()) + " records, error '" +
+                 mapped.error + "'";
+  return read;
 }
 
 inline bool contains(const std::string& haystack, const std::string& needle) {

@@ -1,5 +1,6 @@
 // PcapFile's read window: files many windows long, records up to the caplen limit straddling
-// refills, next_batch() records valid together, blocks too big to hold, a file cut while read.
+// refills, next_batch() records valid together, blocks too big to hold, a file cut while read;
+// each both ways (read into the window, mapped), and Auto's choice between them.
 #ifndef DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS
 #define DOCTEST_CONFIG_NO_EXCEPTIONS_BUT_WITH_ALL_ASSERTS  // the core builds with -fno-exceptions
 #endif
@@ -30,10 +31,11 @@ std::vector<uint32_t> record_sizes(size_t n, uint32_t seed) {
 }
 
 // Reads with next_batch(), copying each batch only after the call returned.
-std::vector<Rec> read_batched(const std::string& path, size_t batch, std::string& error, size_t& calls) {
+std::vector<Rec> read_batched(const std::string& path, size_t batch, std::string& error, size_t& calls,
+                              ReadMode mode) {
   std::vector<Rec> out;
   PcapFile f;
-  if (!f.open(path.c_str())) {
+  if (!f.open(path.c_str(), mode)) {
     error = f.error();
     return out;
   }
@@ -88,15 +90,19 @@ TEST_CASE("window: multi-megabyte pcap and pcapng files read back exactly, one b
     const ReadResult one = read_all(path);
     CHECK(one.error == "");
     CHECK(one.records == expected);
-    for (size_t batch : {size_t{1}, size_t{7}, size_t{64}, size_t{1000}}) {
-      CAPTURE(batch);
-      std::string error;
-      size_t calls = 0;
-      const std::vector<Rec> got = read_batched(path, batch, error, calls);
-      CHECK(error == "");
-      CHECK(got == expected);
-      CHECK(calls >= (expected.size() + batch - 1) / batch);
-      if (batch == 1000) CHECK(calls > 1);  // batches stop at the end of the window
+    for (ReadMode mode : {ReadMode::Read, ReadMode::Map}) {
+      for (size_t batch : {size_t{1}, size_t{7}, size_t{64}, size_t{1000}}) {
+        CAPTURE(batch);
+        CAPTURE(mode == ReadMode::Map);
+        std::string error;
+        size_t calls = 0;
+        const std::vector<Rec> got = read_batched(path, batch, error, calls, mode);
+        CHECK(error == "");
+        CHECK(got == expected);
+        CHECK(calls >= (expected.size() + batch - 1) / batch);
+        // Read: batches stop at the end of the window. Mapped, the window is the whole file.
+        if (batch == 1000 && mode == ReadMode::Read) CHECK(calls > 1);
+      }
     }
   }
 }
@@ -146,18 +152,75 @@ TEST_CASE("window: a packet or interface block too big to hold is an error") {
 }
 
 TEST_CASE("window: a file cut short while it is read is an error, not a hang or a crash") {
+  // Mapped, the pages past the new end raise SIGBUS when touched: MappedFile's handler turns them
+  // into zeros and the reader reports the cut, record by record and in batches.
+  for (ReadMode mode : {ReadMode::Read, ReadMode::Map}) {
+    for (bool batched : {false, true}) {
+      CAPTURE(mode == ReadMode::Map);
+      CAPTURE(batched);
+      TempDir dir;
+      const std::string path = dir.file("shrinking.pcap");
+      PcapBuilder b(false, false, 0);
+      for (uint32_t i = 0; i < 40; ++i) b.add(i, 0, payload(60000, uint8_t(i)), 60000);  // 2.4 MB
+      REQUIRE(write_file(path, b.bytes));
+      PcapFile f;
+      REQUIRE(f.open(path.c_str(), mode));
+      CHECK((f.read_mode() == mode));
+      Record r;
+      REQUIRE(f.next(r));
+      REQUIRE(truncate(path.c_str(), 1000000) == 0);
+      size_t n = 1;
+      uint64_t sum = 0;
+      if (batched) {
+        Record rs[8];
+        size_t got;
+        while ((got = f.next_batch(rs, 8)) > 0) {
+          n += got;
+          // Touch every byte, as a replay's parser might.
+          for (size_t k = 0; k < got; ++k)
+            for (uint32_t j = 0; j < rs[k].caplen; ++j) sum += rs[k].data[j];
+        }
+      } else {
+        while (f.next(r)) {
+          ++n;
+          for (uint32_t j = 0; j < r.caplen; ++j) sum += r.data[j];
+        }
+      }
+      CAPTURE(sum);
+      CHECK(n < 40);
+      CHECK(contains(f.error(), path + ": file shrank while being read (end at offset 1000000, "));
+    }
+  }
+}
+
+TEST_CASE("window: Auto reads small files into the window and measures before mapping a big one") {
   TempDir dir;
-  const std::string path = dir.file("shrinking.pcap");
+  const std::string small = dir.file("small.pcap");
   PcapBuilder b(false, false, 0);
-  for (uint32_t i = 0; i < 40; ++i) b.add(i, 0, payload(60000, uint8_t(i)), 60000);  // 2.4 MB
-  REQUIRE(write_file(path, b.bytes));
+  for (uint32_t i = 0; i < 100; ++i) b.add(i, 0, payload(1000, uint8_t(i)), 1000);
+  REQUIRE(write_file(small, b.bytes));
   PcapFile f;
-  REQUIRE(f.open(path.c_str()));
+  REQUIRE(f.open(small.c_str()));
+  CHECK((f.read_mode() == ReadMode::Read));
+  f.close();
+  // Past kMapMinBytes Auto times both ways (mapping_pays); whichever it picks reads the file
+  // the same.
+  const std::string big = dir.file("big.pcap");
+  PcapBuilder bb(false, false, 0);
+  uint32_t count = 0;
+  for (; bb.bytes.size() < PcapFile::kMapMinBytes + 1000; ++count) bb.add(count, 0, payload(9000, uint8_t(count)), 9000);
+  REQUIRE(write_file(big, bb.bytes));
+  REQUIRE(f.open(big.c_str()));
+  const bool mapped = f.read_mode() == ReadMode::Map;
+  MESSAGE("Auto on a " << bb.bytes.size() << "-byte file: " << std::string(mapped ? "mapped" : "read"));
   Record r;
-  REQUIRE(f.next(r));
-  REQUIRE(truncate(path.c_str(), 1000000) == 0);
-  size_t n = 1;
-  while (f.next(r)) ++n;
-  CHECK(n < 40);
-  CHECK(contains(f.error(), path + ": file shrank while being read (end at offset 1000000, "));
+  uint32_t n = 0;
+  bool same = true;
+  while (f.next(r)) {
+    same &= r.index == n && r.caplen == 9000 && r.data[0] == uint8_t(n) && r.data[8999] == uint8_t(n + 8999 * 7);
+    ++n;
+  }
+  CHECK(f.error() == "");
+  CHECK(n == count);
+  CHECK(same);
 }
