@@ -93,7 +93,8 @@ bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) 
   release();
   max_flows_ = 0;
   if (max_flows == 0 || max_flows > kMaxFlowsLimit) return false;
-  const uint32_t n = slots_for(max_flows);
+  const uint32_t index_flows = prefault || max_flows < kLazyIndexFlows ? max_flows : kLazyIndexFlows;
+  const uint32_t n = slots_for(index_flows);
   slots_ = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), prefault, &slots_bytes_));
   flows_ = static_cast<Flow*>(alloc_table(size_t{max_flows} * sizeof(Flow), prefault, &flows_bytes_));
   colds_ = static_cast<FlowCold*>(alloc_table(size_t{max_flows} * sizeof(FlowCold), prefault, &colds_bytes_));
@@ -102,6 +103,7 @@ bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) 
     return false;
   }
   nslots_ = n;
+  index_flows_ = index_flows;
   max_flows_ = max_flows;
   high_water_ = 0;
   free_head_ = kNoFree;
@@ -156,6 +158,13 @@ Flow* FlowTable::insert(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
     ++counters_.full;
     return nullptr;
   }
+  // A full index grows (lazily faulted tables only: a prefaulted one holds max_flows, and the
+  // pool has a free record here). Should the memory not be had, the index takes flows past
+  // 75 % while an empty slot remains to end every probe.
+  if (counters_.entries >= index_flows_ && !grow_index() && counters_.entries + 2 > nslots_) {
+    ++counters_.full;
+    return nullptr;
+  }
   uint32_t idx;
   if (free_head_ != kNoFree) {
     idx = free_head_;
@@ -181,6 +190,32 @@ Flow* FlowTable::insert(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   ++counters_.entries;
   ++counters_.created;
   return &f;
+}
+
+// Doubles the flows the index holds (up to max_flows_), placing every entry anew by its tag.
+// The new slots are fresh lazily faulted memory; the old ones are freed.
+bool FlowTable::grow_index() {
+  if (index_flows_ >= max_flows_) return false;
+  const uint32_t flows = index_flows_ > max_flows_ / 2 ? max_flows_ : index_flows_ * 2;
+  const uint32_t n = slots_for(flows);
+  size_t bytes = 0;
+  Slot* fresh = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), false, &bytes));
+  if (fresh == nullptr) return false;
+  Slot* const old = slots_;
+  const uint32_t old_n = nslots_;
+  const size_t old_bytes = slots_bytes_;
+  slots_ = fresh;
+  slots_bytes_ = bytes;
+  nslots_ = n;
+  index_flows_ = flows;
+  for (uint32_t i = 0; i < old_n; ++i) {
+    if (old[i].index == 0) continue;
+    uint32_t pos = home(old[i].tag);
+    while (slots_[pos].index != 0) pos = next(pos);
+    slots_[pos] = old[i];
+  }
+  free_table(old, old_bytes);
+  return true;
 }
 
 FinishReason FlowTable::expiry_reason(const Flow& f) const {

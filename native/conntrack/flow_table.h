@@ -16,6 +16,15 @@
 // of the tag, Lemire's fastrange), so slots cost 10.7 bytes and a flow
 // 122.7 bytes at any size from 3 flows up (124 at 2, 128 at 1).
 //
+// With lazily faulted memory (replay, tools) the index starts sized for
+// kLazyIndexFlows and doubles as the flows fill it, up to the size max_flows
+// needs: a 1M-flow table that a trace fills with 95k flows then walks 1.4 MB of
+// slots instead of 10.7 MB, every page of which the kernel faults in and zeroes
+// inside the replay's loop (measured: 4 % of the bench replay). A growth rehashes from
+// the tags alone (home() needs no key), once per doubling. Live workers
+// (prefaulted) get the whole index at init and never grow it: their packet
+// path never allocates.
+//
 // Expiry is driven by the caller's packet time: lazily on lookup (an expired
 // flow is reclaimed and reported absent) and by an incremental sweep. Every
 // flow that leaves the table goes to the sink, for the flow log.
@@ -65,6 +74,8 @@ class FlowTable {
   // Slots looked at for an evictable flow when the pool is full (Linux
   // early_drop scans a few buckets: NF_CT_EVICTION_RANGE = 8).
   static constexpr uint32_t kEarlyDropScan = 16;
+  // Flows the first index of a lazily faulted table holds (see the top of this file).
+  static constexpr uint32_t kLazyIndexFlows = 16384;
 
   FlowTable() = default;
   ~FlowTable();
@@ -150,7 +161,9 @@ class FlowTable {
   // except key, id, last_ns, start_s and kFlowLive; fill it with begin().
   // When the pool is full, an expired or else the oldest unreplied flow near
   // the key's slot makes room (`evicted`); a replied flow never does. nullptr
-  // when nothing can go (`full`): the engine drops as conntrack-full.
+  // when nothing can go (`full`): the engine drops as conntrack-full. A lazily
+  // faulted table may grow its index here (and count `full` if the memory for
+  // that cannot be had).
   Flow* insert(const FlowKey& key, uint64_t hash, uint64_t now_ns);
   // Take a live flow out (sink with `why`).
   void remove(Flow* f, FinishReason why = FinishReason::Removed);
@@ -198,6 +211,7 @@ class FlowTable {
 
   const FlowTableCounters& counters() const { return counters_; }
   uint32_t capacity() const { return max_flows_; }
+  // Slots of the index now (a lazily faulted table's grows up to that of capacity()).
   uint32_t slot_count() const { return nslots_; }
   // Bytes allocated for the slots and the pool (hot and cold).
   size_t memory_bytes() const;
@@ -222,6 +236,7 @@ class FlowTable {
   void reclaim(uint32_t slot, FinishReason why);
   void delete_slot(uint32_t slot);
   bool make_room(uint64_t hash, uint64_t now_ns);
+  bool grow_index();
   FinishReason expiry_reason(const Flow& f) const;
 
   Slot* slots_ = nullptr;
@@ -231,6 +246,7 @@ class FlowTable {
   size_t flows_bytes_ = 0;
   size_t colds_bytes_ = 0;
   uint32_t nslots_ = 0;
+  uint32_t index_flows_ = 0;  // flows the index holds at 75 % load (max_flows_ once grown)
   uint32_t max_flows_ = 0;
   uint32_t high_water_ = 0;   // pool records ever handed out
   uint32_t free_head_ = kNoFree;

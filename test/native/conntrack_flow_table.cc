@@ -369,6 +369,50 @@ TEST_CASE("flow table: lazily faulted memory behaves like prefaulted memory") {
   CHECK(t.counters().entries == 0);
 }
 
+TEST_CASE("flow table: a lazily faulted table grows its index as it fills, up to max_flows") {
+  FlowTable t;
+  const uint32_t max = FlowTable::kLazyIndexFlows * 5 + 3;  // grows three times, the last short of double
+  CHECK(t.init(max, 11, FlowTableMemory::Lazy));
+  if (t.capacity() != max) return;
+  const uint32_t first = t.slot_count();
+  CHECK(first < max);  // sized for kLazyIndexFlows, not max
+  std::vector<Flow*> flows;
+  std::vector<uint32_t> slot_counts{first};
+  for (uint32_t k = 0; k < max; ++k) {
+    Flow* f = add(t, udp_key(k), kSec);
+    if (f == nullptr) {
+      FAIL_CHECK("insert ", k, " refused");
+      return;
+    }
+    flows.push_back(f);
+    if (t.slot_count() != slot_counts.back()) slot_counts.push_back(t.slot_count());
+    // Right after each growth every flow so far is found again (placed anew by its tag).
+    if (slot_counts.size() > 1 && t.slot_count() != first && k % 4096 == 0) {
+      uint32_t lost = 0;
+      for (uint32_t j = 0; j <= k; ++j) lost += get(t, udp_key(j), kSec) != flows[j];
+      CHECK(lost == 0);
+    }
+  }
+  CAPTURE(slot_counts.size());
+  CHECK(slot_counts.size() == 4);
+  FlowTable pre;
+  CHECK(pre.init(max, 11, FlowTableMemory::Prefault));
+  CHECK(t.slot_count() == pre.slot_count());  // grown to the size a prefaulted table starts at
+  uint32_t lost = 0;
+  for (uint32_t j = 0; j < max; ++j) lost += get(t, udp_key(j), kSec) != flows[j];
+  CHECK(lost == 0);
+  // Full: early drop makes room (none of these flows saw a reply), as in a table that never grew.
+  CHECK(t.counters().entries == max);
+  CHECK(add(t, udp_key(max + 1), kSec) != nullptr);
+  CHECK(t.counters().evicted == 1);
+  // A prefaulted table starts at its full size and never grows.
+  const uint32_t pre_slots = pre.slot_count();
+  uint32_t refused = 0;
+  for (uint32_t k = 0; k < 2 * FlowTable::kLazyIndexFlows; ++k) refused += add(pre, udp_key(k), kSec) == nullptr;
+  CHECK(refused == 0);
+  CHECK(pre.slot_count() == pre_slots);
+}
+
 TEST_CASE("flow table: find_batch returns what find returns, expiring like find") {
   FlowTable t;
   CHECK(t.init(5000));
