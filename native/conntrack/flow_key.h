@@ -3,6 +3,7 @@
 // interface from the interface's point of view (local/remote), so both
 // directions of a connection build the same key (spec section 4).
 #pragma once
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #if defined(__SSE2__)
@@ -130,6 +131,50 @@ inline FlowKey make_flow_key(const Tuple& t, uint16_t iface, Direction dir) {
     std::memcpy(k.remote, t.dst, 16);
   }
   return k;
+}
+
+// make_flow_key(t, iface, dir) of an IPv4 tuple (addresses in bytes 0..3, the rest zero), as the
+// key's three non-zero words, kept in registers: hash them with flow_hash4(words) and store them
+// with store(). Why: the parser has just stored the tuple field by field, and a load that spans
+// several recent stores (16 bytes of address over a 4-byte store and the clearing, or both ports
+// at once) cannot take its value from the store buffer and waits until they all reach the
+// cache; so does hashing a key stored in pieces (or built on the stack and copied, as GCC did
+// with a FlowKey returned by value). Each field is read here at the width it was written.
+// Callgrind does not see such stalls; perf put ~20 % of the engine loop's samples on them.
+struct FlowKey4 {
+  uint64_t w0;      // iface, family, proto, local port, remote port (FlowKey's first word)
+  uint64_t local;   // word 1; word 2 is zero
+  uint64_t remote;  // word 3; word 4 is zero
+
+  static FlowKey4 of(const Tuple& t, uint16_t iface, Direction dir) {
+    static_assert(std::endian::native == std::endian::little, "FlowKey4 writes little-endian words");
+    uint32_t src, dst;
+    std::memcpy(&src, t.src, 4);
+    std::memcpy(&dst, t.dst, 4);
+    const bool in = dir == Direction::Ingress;
+    const uint64_t local_port = in ? t.dport : t.sport, remote_port = in ? t.sport : t.dport;
+    return {uint64_t{iface} | uint64_t{t.family} << 16 | uint64_t{t.proto} << 24 | local_port << 32 |
+                remote_port << 48,
+            in ? dst : src, in ? src : dst};
+  }
+  // Writes the key as five whole words.
+  void store(FlowKey& k) const {
+    unsigned char* p = reinterpret_cast<unsigned char*>(&k);
+    const uint64_t zero = 0;
+    std::memcpy(p, &w0, 8);
+    std::memcpy(p + 8, &local, 8);
+    std::memcpy(p + 16, &zero, 8);
+    std::memcpy(p + 24, &remote, 8);
+    std::memcpy(p + 32, &zero, 8);
+  }
+};
+
+inline uint64_t flow_hash4(const FlowKey4& k, const FlowHash4& h) {
+  using detail::kSecret;
+  using detail::mum;
+  const uint64_t a = mum(k.w0 ^ h.s0, k.local ^ kSecret[1]);
+  const uint64_t b = mum(kSecret[2], k.remote ^ kSecret[3]);
+  return mum(a ^ b ^ kSecret[5], h.tail);
 }
 
 }  // namespace sgfw::conntrack

@@ -92,6 +92,7 @@ class FlowTable {
   uint64_t hash(const FlowKey& k) const { return flow_hash(k, seed_); }
   // hash(k) of a key of family 4 (local and remote bytes 4..15 zero), in fewer instructions.
   uint64_t hash4(const FlowKey& k) const { return flow_hash4(k, hash4_); }
+  uint64_t hash4(const FlowKey4& k) const { return flow_hash4(k, hash4_); }
 
   // Batch helpers: call prefetch() on every packet of a batch, then prefetch_flow() on
   // every packet, keeping the hint it returns, then find(key, hash, now, hint).

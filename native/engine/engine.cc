@@ -292,17 +292,20 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
   if (src_if < 0 && dst_if < 0) return;
   // Later fragments and ICMP errors look up no flow of their own.
   if (m.frag == FragKind::Later || m.icmp_class == IcmpClass::Error) return;
-  if (src_if >= 0) {
-    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(src_if), Direction::Egress);
-    p.dir = Direction::Egress;
-    p.short_way = dst_if < 0 && m.frag == FragKind::None;
+  const Direction dir = src_if >= 0 ? Direction::Egress : Direction::Ingress;
+  const uint16_t key_if = static_cast<uint16_t>(src_if >= 0 ? src_if : dst_if);
+  p.dir = dir;
+  p.short_way = (src_if < 0 || dst_if < 0) && m.frag == FragKind::None;
+  // A parsed IPv4 packet's addresses have zero bytes 4..15 (packet_meta.h), as make_flow_key4
+  // and hash4 need.
+  if (v4) {
+    const conntrack::FlowKey4 k = conntrack::FlowKey4::of(m.tuple, key_if, dir);
+    k.store(p.key);
+    p.hash = flows_.hash4(k);
   } else {
-    p.key = conntrack::make_flow_key(m.tuple, static_cast<uint16_t>(dst_if), Direction::Ingress);
-    p.dir = Direction::Ingress;
-    p.short_way = m.frag == FragKind::None;
+    p.key = conntrack::make_flow_key(m.tuple, key_if, dir);
+    p.hash = flows_.hash(p.key);
   }
-  // A parsed IPv4 packet's addresses have zero bytes 4..15 (packet_meta.h), as hash4 needs.
-  p.hash = v4 ? flows_.hash4(p.key) : flows_.hash(p.key);
   p.keyed = true;
 }
 
