@@ -211,23 +211,10 @@ size_t PcapFile::next_batch(Record* out, size_t max) {
     const uint32_t max_caplen = max_caplen_, link_type = link_type_;
     const uint64_t frac_mul = frac_mul_;
     uint64_t index = index_;
-    if (map_.mapped()) {
-      // The lines a batch ahead, as the walk goes (the hardware's prefetcher stops at each 4 KiB
-      // page): the file's bytes come from memory, not from a window in L2.
-      for (; n < max; ++n, ++index) {
-        const uint8_t* next = pcap_record<false>(p, end, max_caplen, link_type, frac_mul, index, out[n]);
-        if (next == nullptr) [[unlikely]] break;
-        __builtin_prefetch(p + kPrefetchAhead);
-        __builtin_prefetch(p + kPrefetchAhead + 64);
-        __builtin_prefetch(p + kPrefetchAhead + 128);
-        p = next;
-      }
-    } else {
-      for (; n < max; ++n, ++index) {
-        const uint8_t* next = pcap_record<false>(p, end, max_caplen, link_type, frac_mul, index, out[n]);
-        if (next == nullptr) [[unlikely]] break;
-        p = next;
-      }
+    for (; n < max; ++n, ++index) {
+      const uint8_t* next = pcap_record<false>(p, end, max_caplen, link_type, frac_mul, index, out[n]);
+      if (next == nullptr) [[unlikely]] break;
+      p = next;
     }
     cur_ = p;
     index_ = index;

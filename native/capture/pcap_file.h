@@ -3,8 +3,8 @@
 // - Read: pread into a small reused window (576 KiB, on a huge page, so it stays in L2 and the
 //   TLB).
 // - Map: the whole file mapped (core/mapped_file.h), its pages brought in a chunk ahead of the
-//   walk and its lines prefetched a few KiB ahead of the record being handed out. The window is
-//   then the whole file.
+//   walk; the caller prefetches the lines of the next batch (upcoming()). The window is then
+//   the whole file.
 // Which one is cheaper depends on the machine, by a factor of several either way, so Auto
 // measures it (mapping_pays): on this project's Intel Xeon VMs the kernel's copy into the window
 // costs ~25 ns a record of the bench trace (a quarter of a replay's time) and a mapped walk hides
@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,9 +84,6 @@ class PcapFile {
   static constexpr uint64_t kMapMinBytes = uint64_t{32} << 20;
   // A mapped walk asks for the pages of the chunk ahead of it in one call.
   static constexpr uint64_t kPopulateChunk = uint64_t{16} << 20;
-  // and prefetches the lines this far ahead of the record it hands out (a record of the bench
-  // trace is ~120 bytes: ~32 records, a batch, ahead).
-  static constexpr size_t kPrefetchAhead = 4096;
 
   PcapFile() = default;
   ~PcapFile() { close(); }
@@ -115,6 +113,13 @@ class PcapFile {
   uint32_t link_type() const { return link_type_; }
   // Classic pcap: the header's snapshot length. pcapng: the first interface's (0 = unlimited).
   uint32_t snaplen() const { return snaplen_; }
+  // The bytes after the last record handed out, up to `bytes` of them, as far as they are in
+  // the window (a mapped file: all of it): what the next batch will read, for a caller that
+  // prefetches them while it works on this one (Engine::judge_batch).
+  std::span<const uint8_t> upcoming(size_t bytes) const {
+    const size_t avail = static_cast<size_t>(end_ - cur_);
+    return {cur_, bytes < avail ? bytes : avail};
+  }
   // Read or Map: how this file's bytes are being read (Auto never stays).
   ReadMode read_mode() const { return map_.mapped() ? ReadMode::Map : ReadMode::Read; }
   uint64_t records_read() const { return index_; }

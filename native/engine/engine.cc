@@ -337,7 +337,8 @@ Decision Engine::judge(const uint8_t* data, uint32_t caplen, uint32_t wirelen, w
 }
 
 template <class FrameT>
-SGFW_HOT_INLINE void Engine::judge_batch_of(const FrameT* frames, uint32_t n, PacketMeta* metas, Decision* out) {
+SGFW_HOT_INLINE void Engine::judge_batch_of(const FrameT* frames, uint32_t n, PacketMeta* metas, Decision* out,
+                                            std::span<const uint8_t> next_bytes) {
   Prep* preps = preps_;
   if (n > kMaxBatch) n = kMaxBatch;
   // Three passes: parse and hash (prefetching each flow's slot line), then prefetch the flow
@@ -357,17 +358,26 @@ SGFW_HOT_INLINE void Engine::judge_batch_of(const FrameT* frames, uint32_t n, Pa
   counters_.bytes += bytes;
   for (uint32_t i = 0; i < n; i++)
     if (preps[i].keyed) preps[i].hint = flows_.prefetch_flow(preps[i].hash);
-  for (uint32_t i = 0; i < n; i++)
+  // next_bytes' lines, an equal share per packet (judge_batch in engine.h says why).
+  const uint8_t* ahead = next_bytes.data();
+  const uint8_t* const ahead_end = ahead + next_bytes.size();
+  const size_t ahead_share = n ? (next_bytes.size() / 64 / n + 1) * 64 : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    for (const uint8_t* stop = ahead + ahead_share < ahead_end ? ahead + ahead_share : ahead_end; ahead < stop;
+         ahead += 64)
+      __builtin_prefetch(ahead);
     if (!judge_established(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i], out[i]))
       out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
+  }
 }
 
 void Engine::judge_batch(const capture::Frame* frames, uint32_t n, PacketMeta* metas, Decision* out) {
-  judge_batch_of(frames, n, metas, out);
+  judge_batch_of(frames, n, metas, out, {});
 }
 
-void Engine::judge_batch(const capture::Record* records, uint32_t n, PacketMeta* metas, Decision* out) {
-  judge_batch_of(records, n, metas, out);
+void Engine::judge_batch(const capture::Record* records, uint32_t n, PacketMeta* metas, Decision* out,
+                         std::span<const uint8_t> next_bytes) {
+  judge_batch_of(records, n, metas, out, next_bytes);
 }
 
 // The batch's short way for the common packet: one protected interface, not a fragment, a
