@@ -76,15 +76,19 @@ inline constexpr uint64_t kSecret[6] = {
 // Fast hash over five u64 words (any 40-byte key). The low bits pick the home
 // slot, so the final mum spreads every input bit into them. `seed` lets a table
 // resist collisions chosen by a remote sender.
-inline uint64_t hash40(const void* key, uint64_t seed = 0) {
+inline uint64_t hash40_words(const uint64_t w[5], uint64_t seed = 0) {
   using detail::kSecret;
   using detail::mum;
-  uint64_t w[5];
-  std::memcpy(w, key, sizeof(w));
   const uint64_t a = mum(w[0] ^ kSecret[0] ^ seed, w[1] ^ kSecret[1]);
   const uint64_t b = mum(w[2] ^ kSecret[2], w[3] ^ kSecret[3]);
   const uint64_t c = mum(w[4] ^ kSecret[4], seed ^ kSecret[5]);
   return mum(a ^ b ^ kSecret[5], c ^ kSecret[0]);
+}
+
+inline uint64_t hash40(const void* key, uint64_t seed = 0) {
+  uint64_t w[5];
+  std::memcpy(w, key, sizeof(w));
+  return hash40_words(w, seed);
 }
 
 inline uint64_t flow_hash(const FlowKey& k, uint64_t seed = 0) { return hash40(&k, seed); }
@@ -133,47 +137,58 @@ inline FlowKey make_flow_key(const Tuple& t, uint16_t iface, Direction dir) {
   return k;
 }
 
-// make_flow_key(t, iface, dir) of an IPv4 tuple (addresses in bytes 0..3, the rest zero), as the
-// key's three non-zero words, kept in registers: hash them with flow_hash4(words) and store them
-// with store(). Why: the parser has just stored the tuple field by field, and a load that spans
-// several recent stores (16 bytes of address over a 4-byte store and the clearing, or both ports
-// at once) cannot take its value from the store buffer and waits until they all reach the
-// cache; so does hashing a key stored in pieces (or built on the stack and copied, as GCC did
-// with a FlowKey returned by value). Each field is read here at the width it was written.
-// Callgrind does not see such stalls; perf put ~20 % of the engine loop's samples on them.
-struct FlowKey4 {
-  uint64_t w0;      // iface, family, proto, local port, remote port (FlowKey's first word)
-  uint64_t local;   // word 1; word 2 is zero
-  uint64_t remote;  // word 3; word 4 is zero
+// make_flow_key(t, iface, dir) as the key's five words, kept in registers: hash them with
+// flow_hash(words) (flow_hash4 for IPv4) and store them with store(). Why: the parser has just
+// stored the tuple field by field, and a load that spans several recent stores (16 bytes of an
+// IPv4 address over its 4-byte store and the clearing, or both ports at once) cannot take its
+// value from the store buffer and waits until they all reach the cache; so does hashing a key
+// stored in pieces (or built on the stack and copied, as GCC did with a FlowKey returned by
+// value). Each field is read here within one store of the parser's: an IPv4 address's 4 bytes
+// (its other 12 are zero), an IPv6 address's two halves. Callgrind does not see such stalls;
+// perf put ~20 % of the engine loop's samples on them.
+struct FlowKeyWords {
+  uint64_t w[kFlowKeyWords];
 
-  static FlowKey4 of(const Tuple& t, uint16_t iface, Direction dir) {
-    static_assert(std::endian::native == std::endian::little, "FlowKey4 writes little-endian words");
+  static FlowKeyWords of4(const Tuple& t, uint16_t iface, Direction dir) {
     uint32_t src, dst;
     std::memcpy(&src, t.src, 4);
     std::memcpy(&dst, t.dst, 4);
     const bool in = dir == Direction::Ingress;
-    const uint64_t local_port = in ? t.dport : t.sport, remote_port = in ? t.sport : t.dport;
-    return {uint64_t{iface} | uint64_t{t.family} << 16 | uint64_t{t.proto} << 24 | local_port << 32 |
-                remote_port << 48,
-            in ? dst : src, in ? src : dst};
+    return {{head(t, iface, in), in ? dst : src, 0, in ? src : dst, 0}};
+  }
+  static FlowKeyWords of6(const Tuple& t, uint16_t iface, Direction dir) {
+    uint64_t src[2], dst[2];
+    std::memcpy(src, t.src, 16);
+    std::memcpy(dst, t.dst, 16);
+    const bool in = dir == Direction::Ingress;
+    const uint64_t* local = in ? dst : src;
+    const uint64_t* remote = in ? src : dst;
+    return {{head(t, iface, in), local[0], local[1], remote[0], remote[1]}};
   }
   // Writes the key as five whole words.
   void store(FlowKey& k) const {
     unsigned char* p = reinterpret_cast<unsigned char*>(&k);
-    const uint64_t zero = 0;
-    std::memcpy(p, &w0, 8);
-    std::memcpy(p + 8, &local, 8);
-    std::memcpy(p + 16, &zero, 8);
-    std::memcpy(p + 24, &remote, 8);
-    std::memcpy(p + 32, &zero, 8);
+    for (int i = 0; i < kFlowKeyWords; ++i) std::memcpy(p + 8 * i, &w[i], 8);
+  }
+
+ private:
+  // The first word, little-endian in FlowKey's layout: iface, family, proto, local port,
+  // remote port.
+  static uint64_t head(const Tuple& t, uint16_t iface, bool in) {
+    static_assert(std::endian::native == std::endian::little, "FlowKeyWords writes little-endian words");
+    const uint64_t local_port = in ? t.dport : t.sport, remote_port = in ? t.sport : t.dport;
+    return uint64_t{iface} | uint64_t{t.family} << 16 | uint64_t{t.proto} << 24 | local_port << 32 | remote_port << 48;
   }
 };
 
-inline uint64_t flow_hash4(const FlowKey4& k, const FlowHash4& h) {
+inline uint64_t flow_hash(const FlowKeyWords& k, uint64_t seed = 0) { return hash40_words(k.w, seed); }
+
+// flow_hash4 of an IPv4 key's words (of4: words 2 and 4 zero).
+inline uint64_t flow_hash4(const FlowKeyWords& k, const FlowHash4& h) {
   using detail::kSecret;
   using detail::mum;
-  const uint64_t a = mum(k.w0 ^ h.s0, k.local ^ kSecret[1]);
-  const uint64_t b = mum(kSecret[2], k.remote ^ kSecret[3]);
+  const uint64_t a = mum(k.w[0] ^ h.s0, k.w[1] ^ kSecret[1]);
+  const uint64_t b = mum(kSecret[2], k.w[3] ^ kSecret[3]);
   return mum(a ^ b ^ kSecret[5], h.tail);
 }
 

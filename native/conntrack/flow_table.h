@@ -75,7 +75,7 @@ class FlowTable {
   // early_drop scans a few buckets: NF_CT_EVICTION_RANGE = 8).
   static constexpr uint32_t kEarlyDropScan = 16;
   // Flows the first index of a lazily faulted table holds (see the top of this file).
-  static constexpr uint32_t kLazyIndexFlows = 16384;
+  static constexpr uint32_t kLazyIndexFlows = 65536;
 
   FlowTable() = default;
   ~FlowTable();
@@ -92,7 +92,8 @@ class FlowTable {
   uint64_t hash(const FlowKey& k) const { return flow_hash(k, seed_); }
   // hash(k) of a key of family 4 (local and remote bytes 4..15 zero), in fewer instructions.
   uint64_t hash4(const FlowKey& k) const { return flow_hash4(k, hash4_); }
-  uint64_t hash4(const FlowKey4& k) const { return flow_hash4(k, hash4_); }
+  uint64_t hash(const FlowKeyWords& k) const { return flow_hash(k, seed_); }
+  uint64_t hash4(const FlowKeyWords& k) const { return flow_hash4(k, hash4_); }
 
   // Batch helpers: call prefetch() on every packet of a batch, then prefetch_flow() on
   // every packet, keeping the hint it returns, then find(key, hash, now, hint).

@@ -270,10 +270,8 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
   p.absent = false;
   p.hint = 0;
   int32_t src_if = -1, dst_if = -1;
-  bool v4 = false;
   // iface4_family_ is 4 only once a table is set, and IPv4 has no neighbour discovery.
   if (m.kind == FrameKind::Ip && m.tuple.family == iface4_family_) [[likely]] {
-    v4 = true;
     uint32_t s, d;
     std::memcpy(&s, m.tuple.src, 4);
     std::memcpy(&d, m.tuple.dst, 4);
@@ -296,15 +294,16 @@ SGFW_HOT_INLINE void Engine::prepare(const uint8_t* data, uint32_t caplen, uint3
   const uint16_t key_if = static_cast<uint16_t>(src_if >= 0 ? src_if : dst_if);
   p.dir = dir;
   p.short_way = (src_if < 0 || dst_if < 0) && m.frag == FragKind::None;
-  // A parsed IPv4 packet's addresses have zero bytes 4..15 (packet_meta.h), as make_flow_key4
-  // and hash4 need.
-  if (v4) {
-    const conntrack::FlowKey4 k = conntrack::FlowKey4::of(m.tuple, key_if, dir);
+  // A parsed IPv4 packet's addresses have zero bytes 4..15 (packet_meta.h), as of4 and hash4
+  // need.
+  if (m.tuple.family == 4) {
+    const conntrack::FlowKeyWords k = conntrack::FlowKeyWords::of4(m.tuple, key_if, dir);
     k.store(p.key);
     p.hash = flows_.hash4(k);
   } else {
-    p.key = conntrack::make_flow_key(m.tuple, key_if, dir);
-    p.hash = flows_.hash(p.key);
+    const conntrack::FlowKeyWords k = conntrack::FlowKeyWords::of6(m.tuple, key_if, dir);
+    k.store(p.key);
+    p.hash = flows_.hash(k);
   }
   p.keyed = true;
 }

@@ -44,7 +44,7 @@ TEST_CASE("FlowKey == is the byte compare: every single-bit change of every byte
   CHECK(unequal == 64 * 40 * 8);
 }
 
-TEST_CASE("FlowKey4 stores the key make_flow_key makes of an IPv4 tuple, and hashes it as hash4 does") {
+TEST_CASE("FlowKeyWords stores the key make_flow_key makes, and hashes it as the key's hash does") {
   uint64_t state = 0x9e3779b97f4a7c15ull;
   auto next = [&state] {
     state ^= state << 13;
@@ -52,26 +52,29 @@ TEST_CASE("FlowKey4 stores the key make_flow_key makes of an IPv4 tuple, and has
     state ^= state << 17;
     return state;
   };
-  const FlowHash4 h = FlowHash4::of(0x1234567887654321ull);
+  const uint64_t seed = 0x1234567887654321ull;
+  const FlowHash4 h = FlowHash4::of(seed);
   int checked = 0;
   for (int round = 0; round < 2000; ++round) {
     Tuple t;
-    t.family = 4;
+    t.family = round % 2 ? 6 : 4;
     t.proto = static_cast<uint8_t>(next());
     t.sport = static_cast<uint16_t>(next());
     t.dport = static_cast<uint16_t>(next());
-    const uint32_t s = static_cast<uint32_t>(next()), d = static_cast<uint32_t>(next());
-    std::memcpy(t.src, &s, 4);
-    std::memcpy(t.dst, &d, 4);
+    for (int i = 0; i < (t.family == 4 ? 4 : 16); ++i) {
+      t.src[i] = static_cast<uint8_t>(next());
+      t.dst[i] = static_cast<uint8_t>(next());
+    }
     const uint16_t iface = static_cast<uint16_t>(next());
     for (Direction dir : {Direction::Ingress, Direction::Egress}) {
       const FlowKey want = make_flow_key(t, iface, dir);
       FlowKey got;
       std::memset(reinterpret_cast<unsigned char*>(&got), 0xa5, sizeof got);  // every byte must be written
-      const FlowKey4 k4 = FlowKey4::of(t, iface, dir);
-      k4.store(got);
+      const FlowKeyWords k = t.family == 4 ? FlowKeyWords::of4(t, iface, dir) : FlowKeyWords::of6(t, iface, dir);
+      k.store(got);
       if (std::memcmp(&got, &want, sizeof got) != 0) FAIL_CHECK("round ", round, " dir ", static_cast<int>(dir));
-      if (flow_hash4(k4, h) != flow_hash4(want, h)) FAIL_CHECK("hash, round ", round);
+      if (flow_hash(k, seed) != flow_hash(want, seed)) FAIL_CHECK("hash, round ", round);
+      if (t.family == 4 && flow_hash4(k, h) != flow_hash(want, seed)) FAIL_CHECK("hash4, round ", round);
       checked++;
     }
   }
