@@ -11,14 +11,21 @@
 using namespace sgfw;
 using namespace sgfw::conntrack;
 
-TEST_CASE("FlowKey == is the byte compare: every single-bit change of every byte is seen") {
-  uint64_t state = 0x243f6a8885a308d3ull;
-  auto next = [&state] {
+namespace {
+// Marsaglia's xorshift64: reproducible test bytes.
+struct XorShift {
+  uint64_t state;
+  uint64_t operator()() {
     state ^= state << 13;
     state ^= state >> 7;
     state ^= state << 17;
     return state;
-  };
+  }
+};
+}  // namespace
+
+TEST_CASE("FlowKey == is the byte compare: every single-bit change of every byte is seen") {
+  XorShift next{0x243f6a8885a308d3ull};
   int unequal = 0, equal = 0;
   for (int round = 0; round < 64; ++round) {
     FlowKey a;
@@ -45,13 +52,7 @@ TEST_CASE("FlowKey == is the byte compare: every single-bit change of every byte
 }
 
 TEST_CASE("FlowKeyWords stores the key make_flow_key makes, and hashes it as the key's hash does") {
-  uint64_t state = 0x9e3779b97f4a7c15ull;
-  auto next = [&state] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  XorShift next{0x9e3779b97f4a7c15ull};
   const uint64_t seed = 0x1234567887654321ull;
   const FlowHash4 h = FlowHash4::of(seed);
   int checked = 0;
