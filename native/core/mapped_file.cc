@@ -30,7 +30,7 @@ Guard g_guards[MappedFile::kMaxLive];
 struct sigaction g_previous;  // the disposition the handler replaced, for faults not ours
 uintptr_t g_page = 4096;
 std::once_flag g_install_once;
-bool g_installed = false;
+int g_install_errno = 0;  // sigaction's errno when it failed, 0 once installed
 
 void on_sigbus(int sig, siginfo_t* info, void* ctx) {
   const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
@@ -67,7 +67,7 @@ void install() {
   sa.sa_sigaction = on_sigbus;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  g_installed = sigaction(SIGBUS, &sa, &g_previous) == 0;
+  g_install_errno = sigaction(SIGBUS, &sa, &g_previous) == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -75,8 +75,8 @@ void install() {
 bool MappedFile::map(int fd, uint64_t size, std::string* error) {
   unmap();
   std::call_once(g_install_once, install);
-  if (!g_installed) {
-    if (error) *error = std::string("cannot install the SIGBUS handler: ") + std::strerror(errno);
+  if (g_install_errno != 0) {
+    if (error) *error = std::string("cannot install the SIGBUS handler: ") + std::strerror(g_install_errno);
     return false;
   }
   if (size == 0 || size > SIZE_MAX / 2) {
