@@ -34,6 +34,21 @@ uint32_t load_host32(const uint8_t* p) {
   return v;
 }
 
+// Reads `len` bytes at `off` into dst, retrying interrupted and partial reads. Returns how many
+// it read: all of them, or fewer where the file ends (*err 0) or a read fails (*err its errno).
+size_t pread_full(int fd, uint8_t* dst, size_t len, uint64_t off, int* err) {
+  size_t got = 0;
+  *err = 0;
+  while (got < len) {
+    const ssize_t n = pread(fd, dst + got, len - got, static_cast<off_t>(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) *err = errno;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
 }  // namespace
 
 bool PcapFile::open(const char* path, ReadMode mode) {
@@ -121,21 +136,17 @@ PcapFile::Fill PcapFile::fill(size_t need) {
   uint64_t want = file_size_ - window_offset_ - avail;
   if (want > kBufferSize - avail) want = kBufferSize - avail;
   if (want > kReadChunk && need <= avail + kReadChunk) want = kReadChunk;
-  while (want > 0) {
-    const ssize_t n = pread(fd_, const_cast<uint8_t*>(end_), want, static_cast<off_t>(window_offset_ + (end_ - buf)));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      // The size was taken at open(): a file cut short since, or an I/O error.
-      const uint64_t at = window_offset_ + static_cast<uint64_t>(end_ - buf);
-      if (n == 0)
-        fail("file shrank while being read (end at offset %llu, %llu bytes expected)",
-             static_cast<unsigned long long>(at), static_cast<unsigned long long>(file_size_));
-      else
-        fail("read failed at offset %llu: %s", static_cast<unsigned long long>(at), std::strerror(errno));
-      return Fill::Short;
-    }
-    end_ += n;
-    want -= static_cast<uint64_t>(n);
+  int err;
+  const size_t got = pread_full(fd_, buf + avail, want, window_offset_ + avail, &err);
+  end_ = buf + avail + got;
+  if (got < want) {
+    // The size was taken at open(): a file cut short since, or an I/O error.
+    const uint64_t at = window_offset_ + avail + got;
+    if (err == 0)
+      fail_shrank(at);
+    else
+      fail("read failed at offset %llu: %s", static_cast<unsigned long long>(at), std::strerror(err));
+    return Fill::Short;
   }
   return Fill::Ok;
 }
@@ -280,13 +291,9 @@ bool PcapFile::mapping_pays() {
   for (int k = 0; k < kRounds; ++k) {
     const uint64_t read_at = uint64_t{2} * k * kProbe, map_at = read_at + kProbe;
     auto t0 = Clock::now();
-    size_t got = 0;
-    while (got < kProbe) {
-      const ssize_t n = pread(fd_, window + got, kProbe - got, static_cast<off_t>(read_at + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;  // the file changed under us: read, and report it there
-      got += static_cast<size_t>(n);
-    }
+    int err;
+    // A short read: the file changed under us. Read it, and report that there.
+    if (pread_full(fd_, window, kProbe, read_at, &err) < kProbe) return false;
     for (size_t i = 0; i < kProbe; i += 64) sum += window[i];
     auto t1 = Clock::now();
     if (!map_.populate(map_at, kProbe)) return false;
@@ -315,9 +322,14 @@ void PcapFile::populate_ahead() {
 bool PcapFile::fail_cut() {
   struct stat st;
   if (fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < file_size_)
-    return fail("file shrank while being read (end at offset %llu, %llu bytes expected)",
-                static_cast<unsigned long long>(st.st_size), static_cast<unsigned long long>(file_size_));
+    return fail_shrank(static_cast<uint64_t>(st.st_size));
   return fail("read failed: a page of the mapped file could not be read (I/O error)");
+}
+
+// The file ends at `end` now, before the size it had at open().
+bool PcapFile::fail_shrank(uint64_t end) {
+  return fail("file shrank while being read (end at offset %llu, %llu bytes expected)",
+              static_cast<unsigned long long>(end), static_cast<unsigned long long>(file_size_));
 }
 
 namespace {

@@ -160,6 +160,7 @@ class PcapFile {
   bool mapping_pays();
   void populate_ahead();
   bool fail_cut();
+  bool fail_shrank(uint64_t end);
   bool open_pcap(uint32_t magic);
   // pcapng (pcapng_file.cc)
   bool open_pcapng();
