@@ -102,17 +102,6 @@ struct FlowHash4 {
     return {detail::kSecret[0] ^ seed, detail::mum(detail::kSecret[4], seed ^ detail::kSecret[5]) ^ detail::kSecret[0]};
   }
 };
-inline uint64_t flow_hash4(const FlowKey& k, const FlowHash4& h) {
-  using detail::kSecret;
-  using detail::mum;
-  uint64_t w0, w1, w3;
-  std::memcpy(&w0, &k, 8);
-  std::memcpy(&w1, reinterpret_cast<const unsigned char*>(&k) + 8, 8);
-  std::memcpy(&w3, reinterpret_cast<const unsigned char*>(&k) + 24, 8);
-  const uint64_t a = mum(w0 ^ h.s0, w1 ^ kSecret[1]);
-  const uint64_t b = mum(kSecret[2], w3 ^ kSecret[3]);
-  return mum(a ^ b ^ kSecret[5], h.tail);
-}
 
 // The key of a packet seen on `iface` in direction `dir`: ingress packets are
 // addressed to the interface (local = destination), egress packets come from it
@@ -190,6 +179,13 @@ inline uint64_t flow_hash4(const FlowKeyWords& k, const FlowHash4& h) {
   const uint64_t a = mum(k.w[0] ^ h.s0, k.w[1] ^ kSecret[1]);
   const uint64_t b = mum(kSecret[2], k.w[3] ^ kSecret[3]);
   return mum(a ^ b ^ kSecret[5], h.tail);
+}
+
+// The same of a stored IPv4 key (words 2 and 4 are not read).
+inline uint64_t flow_hash4(const FlowKey& k, const FlowHash4& h) {
+  FlowKeyWords words;
+  std::memcpy(words.w, &k, sizeof words.w);
+  return flow_hash4(words, h);
 }
 
 }  // namespace sgfw::conntrack

@@ -183,13 +183,17 @@ Flow* FlowTable::insert(const FlowKey& key, uint64_t hash, uint64_t now_ns) {
   c.id = ++next_id_;
   c.start_s = static_cast<uint32_t>(now_ns / kNsPerSec);
 
-  const uint32_t tag = static_cast<uint32_t>(hash);
-  uint32_t pos = home(tag);
-  while (slots_[pos].index != 0) pos = next(pos);
-  slots_[pos] = Slot{tag, idx + 1};
+  place(Slot{static_cast<uint32_t>(hash), idx + 1});
   ++counters_.entries;
   ++counters_.created;
   return &f;
+}
+
+// Puts an entry in the first empty slot from its tag's home (linear probing).
+void FlowTable::place(Slot s) {
+  uint32_t pos = home(s.tag);
+  while (slots_[pos].index != 0) pos = next(pos);
+  slots_[pos] = s;
 }
 
 // Doubles the flows the index holds (up to max_flows_), placing every entry anew by its tag.
@@ -208,12 +212,8 @@ bool FlowTable::grow_index() {
   slots_bytes_ = bytes;
   nslots_ = n;
   index_flows_ = flows;
-  for (uint32_t i = 0; i < old_n; ++i) {
-    if (old[i].index == 0) continue;
-    uint32_t pos = home(old[i].tag);
-    while (slots_[pos].index != 0) pos = next(pos);
-    slots_[pos] = old[i];
-  }
+  for (uint32_t i = 0; i < old_n; ++i)
+    if (old[i].index != 0) place(old[i]);
   free_table(old, old_bytes);
   return true;
 }

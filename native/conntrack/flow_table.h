@@ -238,6 +238,7 @@ class FlowTable {
   void reclaim(uint32_t slot, FinishReason why);
   void delete_slot(uint32_t slot);
   bool make_room(uint64_t hash, uint64_t now_ns);
+  void place(Slot s);
   bool grow_index();
   FinishReason expiry_reason(const Flow& f) const;
 
