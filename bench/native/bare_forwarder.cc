@@ -92,10 +92,11 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &ru);
   std::fprintf(stderr,
                "loop: batches %llu frames %llu (%.1f per batch) empty_receives %llu; cpu user %.2f s sys %.2f s; "
-               "ctx switches voluntary %ld involuntary %ld\n",
+               "ctx switches voluntary %ld involuntary %ld; spins %llu (found frames %llu)\n",
                batches, frames_total, batches ? double(frames_total) / double(batches) : 0.0, idle,
                double(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec * 1e-6, double(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec * 1e-6,
-               ru.ru_nvcsw, ru.ru_nivcsw);
+               ru.ru_nvcsw, ru.ru_nivcsw, static_cast<unsigned long long>(src.spins()),
+               static_cast<unsigned long long>(src.spin_hits()));
   sgfw::capture::SourceStats st;
   src.stats(st);
   for (int p = 0; p < st.ports; p++) {

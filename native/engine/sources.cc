@@ -39,6 +39,7 @@ std::unique_ptr<capture::PacketSource> open_source(const SourceSpec& spec, int w
       cfg.inside = spec.inside;
       cfg.fanout_group = workers > 1 ? spec.fanout_group : 0;
       cfg.vnet_hdr = spec.vnet_hdr ? capture::AfPacketConfig::Auto : capture::AfPacketConfig::Off;
+      if (spec.spin_us >= 0) cfg.spin_us = static_cast<uint32_t>(spec.spin_us);
       if (!s->open(cfg)) {
         if (error) *error = s->error();
         return nullptr;

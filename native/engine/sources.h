@@ -16,6 +16,7 @@ struct SourceSpec {
   uint16_t queue = 0;             // host: first NFQUEUE number; worker i uses queue + i
   uint16_t fanout_group = 0;      // inline with several workers
   bool vnet_hdr = true;           // inline: carry offload metadata (PACKET_VNET_HDR)
+  int64_t spin_us = -1;           // inline: busy-poll time after a batch; < 0: the source's default
   bool fail_open = false;         // host: the kernel passes packets when the queue is full
   std::string bpf;                // monitor: optional capture filter
 };

@@ -52,6 +52,7 @@ LiveWrap::LiveWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveWrap>(
   spec.queue = static_cast<uint16_t>(int_opt(o, "queue", 0));
   spec.fanout_group = static_cast<uint16_t>(int_opt(o, "fanoutGroup", 0));
   spec.vnet_hdr = bool_opt(o, "vnetHdr", true);
+  spec.spin_us = int_opt(o, "spinUs", -1);
   spec.fail_open = str_opt(o, "onError") == "open";
   spec.bpf = str_opt(o, "bpf");
 

@@ -79,6 +79,7 @@ export async function runRun(argv: string[]): Promise<number> {
     audit: { type: 'boolean' },
     'on-error': { type: 'string' },
     'no-vnet-hdr': { type: 'boolean' },
+    'spin-us': { type: 'string' },
     force: { type: 'boolean' },
     queue: { type: 'string' },
   }, 0);
@@ -92,17 +93,19 @@ export async function runRun(argv: string[]): Promise<number> {
     if (!m) throw new UsageError(`sgfw run: --inline ${JSON.stringify(inlineSpec)} is not OUTSIDE:INSIDE`);
     const [outside, inside] = [m[1]!, m[2]!];
     const vnetHdr = !flag(p, 'no-vnet-hdr');
+    const spinUs = int('run', p, 'spin-us', 0, 100_000);
     const findings = inlinePreflight(outside, inside, vnetHdr);
     for (const f of findings) writeErr(`sgfw run: ${f.level === 'refuse' ? 'REFUSED' : 'warning'}: ${f.message}\n  fix: ${f.fix}\n`);
     if (findings.some((f) => f.level === 'refuse') && !flag(p, 'force')) {
       throw new UsageError('sgfw run: refusing to start (see above; --force overrides)');
     }
     const native: NativeLiveOptions = {
-      mode: 'inline', outside, inside, workers, audit: flag(p, 'audit'), onError, onConntrackFull, vnetHdr,
+      mode: 'inline', outside, inside, workers, audit: flag(p, 'audit'), onError, onConntrackFull, vnetHdr, spinUs,
       fanoutGroup: workers > 1 ? (process.pid & 0x7ffe) + 2 : 0,
     };
     return runController('run', p, `sgfw run --inline ${outside}:${inside}`, native, [outside, inside]);
   }
+  if (str(p, 'spin-us') !== undefined) throw new UsageError('sgfw run: --spin-us applies to --inline only (NFQUEUE has no ring to poll)');
   const queue = int('run', p, 'queue', 0, 65535 - workers) ?? 700;
   const { hostMode } = await import('./host.js');
   const h = hostMode({ workers, onError, queue });

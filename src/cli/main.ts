@@ -17,7 +17,7 @@ usage:
                [--write-dropped F.pcap] [--flow-log F] [--json] [--diff NEW.json]
                (no policy and trace: the embedded demo)
   sgfw monitor --policy P --interface IFACE [--bpf FILTER] [--metrics HOST:PORT] [--watch]
-  sgfw run     --policy P --inline OUTSIDE:INSIDE [--workers N] [--audit] [--on-error open|closed]
+  sgfw run     --policy P --inline OUTSIDE:INSIDE [--workers N] [--spin-us N] [--audit] [--on-error open|closed]
                [--on-conntrack-full drop|bypass] [--metrics HOST:PORT] [--watch] [--status-file F]
   sgfw run     --policy P --host [--workers N] [--queue FIRST] [--audit] [--on-error open|closed] ...
   sgfw status  --status-file F

@@ -99,6 +99,8 @@ export interface NativeLiveOptions {
   queue?: number;
   fanoutGroup?: number;
   vnetHdr?: boolean;
+  /** inline: busy-poll the rings this long after a batch while traffic is dense; 0: never. */
+  spinUs?: number;
   bpf?: string;
   workers?: number;
   audit?: boolean;

@@ -199,6 +199,19 @@ describe('sgfw compile', () => {
   });
 });
 
+describe('sgfw run options', () => {
+  it('--spin-us: an integer in 0..100000, for --inline only; exit 2 naming the option and the value', () => {
+    for (const bad of ['-1', '100001', '5ms']) {
+      const r = sgfw('run', '--policy', files.awsPolicy, '--inline', 'nosuch0:nosuch1', `--spin-us=${bad}`);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`--spin-us "${bad}" is not an integer in 0..100000`);
+    }
+    const h = sgfw('run', '--policy', files.awsPolicy, '--host', '--spin-us', '100');
+    expect(h.status).toBe(2);
+    expect(h.stderr).toContain('--spin-us applies to --inline only');
+  });
+});
+
 describe('sgfw demo', () => {
   it('writes the embedded demo, which replays as the no-argument run does', () => {
     const out = join(dir, 'written-demo');

@@ -130,20 +130,43 @@ TEST_CASE("afpacket inline: busy-polling before sleep (spin_us) forwards the sam
   REQUIRE_NETNS();
   Topology t(7);
   REQUIRE_OR_RETURN(t.ok, "topology step failed: " << t.failed_step);
-  AfPacketConfig c = fw_config();
-  c.spin_us = 50;
-  InlineLoop loop(t.f, c, true);
-  REQUIRE_OR_RETURN(loop.running(), loop.error());
-  CHECK(ping(t.c, "198.18.10.2", 3, 1000).received == 3);
-  const Transfer tr = nc_transfer(t, "198.18.10.2", 5105, 4);
-  CHECK(tr.intact);
-  // Idle again: the loop must go back to poll() and its timeout, or stop() would not return.
-  const LoopStats& st = loop.stop();
-  CHECK(loop.error().empty());
-  for (int p = 0; p < 2; ++p) {
-    CHECK(st.src.port[p].forwarded > 0);
-    CHECK(st.src.port[p].received == st.src.port[p].forwarded);
-    CHECK(st.src.port[p].tx_errors == 0);
+  for (const uint32_t spin : {500u, 0u}) {
+    CAPTURE(spin);
+    AfPacketConfig c = fw_config();
+    c.spin_us = spin;
+    {
+      // Sparse traffic (a ping every 20 ms, far under one frame per spin_us / 4) never spins.
+      InlineLoop sparse(t.f, c, true);
+      REQUIRE_OR_RETURN(sparse.running(), sparse.error());
+      CHECK(ping(t.c, "198.18.10.2", 10, 1000).received == 10);
+      const LoopStats& st = sparse.stop();
+      CHECK(st.src.port[0].forwarded >= 10);
+      CHECK(st.spins == 0);
+    }
+    InlineLoop loop(t.f, c, true);
+    REQUIRE_OR_RETURN(loop.running(), loop.error());
+    CHECK(ping(t.c, "198.18.10.2", 3, 1000).received == 3);
+    const Transfer tr = nc_transfer(t, "198.18.10.2", spin ? 5105 : 5106, 32);
+    CHECK(tr.intact);
+    // Idle again: the loop must go back to poll() and its timeout, or stop() would not return.
+    const LoopStats& st = loop.stop();
+    CHECK(loop.error().empty());
+    for (int p = 0; p < 2; ++p) {
+      CHECK(st.src.port[p].forwarded > 0);
+      CHECK(st.src.port[p].received == st.src.port[p].forwarded);
+      CHECK(st.src.port[p].tx_errors == 0);
+    }
+    // A bulk transfer is dense: the loop spins after its batches, and most spins find frames
+    // (the next segment or ACK came within spin_us). spin_us 0 never spins.
+    MESSAGE("spin_us " << spin << ": " << st.spins << " spins, " << st.spin_hits << " found frames, " << st.frames
+                       << " frames");
+    if (spin) {
+      CHECK(st.spins > 0);
+      CHECK(st.spin_hits > 0);
+      CHECK(st.spin_hits <= st.spins);
+    } else {
+      CHECK(st.spins == 0);
+    }
   }
 }
 
