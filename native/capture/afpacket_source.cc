@@ -395,17 +395,17 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
   if (max > kMaxBatch) max = kMaxBatch;
   if (max <= 0) return 0;
   // Fair share: the first port gets half, the other the rest, the first the leftovers; the
-  // first port alternates between calls.
+  // first port alternates between calls. Every harvest counts towards the traffic's density.
   auto harvest = [&]() {
     const int a = next_first_, b = a ^ 1;
     next_first_ = b;
     int n = take(a, frames, (max + 1) / 2);
     n += take(b, frames + n, max - n);
     if (n < max) n += take(a, frames + n, max - n);
+    note_density(n);
     return n;
   };
   int n = harvest();
-  note_density(n);
   if (n || timeout_ms == 0) {
     was_busy_ = n != 0;
     return n;
@@ -420,9 +420,7 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
       for (int k = 0; k < 64; ++k) {
         if (ready(0) || ready(1)) {
           ++spin_hits_;
-          n = harvest();
-          note_density(n);
-          return n;
+          return harvest();
         }
       }
       // No pause instruction, as DPDK's poll loops: measured on a KVM VM (Firecracker), a pause
@@ -463,7 +461,6 @@ int AfPacketInline::receive(Frame* frames, int max, int timeout_ms) {
     }
   }
   n = harvest();
-  note_density(n);
   was_busy_ = n != 0;
   return n;
 }
