@@ -271,18 +271,20 @@ bool PcapFile::next_pcap(Record& r) {
 }
 
 // Whether a mapped walk of this file costs less than reading it into the window, measured here:
-// 512 KiB stretches of the file's first 4 MiB (kMapMinBytes is more), read and mapped in turn.
+// 256 KiB stretches of the file's first 1.5 MiB (kMapMinBytes is more), read and mapped in turn.
 // Both ways touch every line of what they brought in, as the walk would. The first round of
 // each is a warm-up (the window's first fault, the mapping's first page tables: up to 0.5 ms
 // either way) and is not counted; of the others, each way's fastest counts, so that a
 // preemption does not decide. In a replay the mapped walk's touches overlap the work per record
 // and the read's copy cannot, so the mapping also wins when it measures up to 1.25x the read.
-// About a millisecond. The window is allocated for the reads; the caller frees it when the
-// mapping wins.
+// 0.15-0.35 ms on the Xeon VM (512 KiB stretches and three counted rounds took 0.3-1.1 ms, 1.5 %
+// of the bench replay's time, and decided the same: there the read measured 2.4-2.7x the
+// mapping with these, 3.4-6.3x with those). The window is allocated for the reads; the caller
+// frees it when the mapping wins.
 bool PcapFile::mapping_pays() {
   if (!buf_.get() && !buf_.allocate(kBufferSize)) return false;
-  constexpr size_t kProbe = size_t{512} << 10;
-  constexpr int kRounds = 4;
+  constexpr size_t kProbe = size_t{256} << 10;
+  constexpr int kRounds = 3;
   static_assert(kProbe <= kBufferSize && 2 * kRounds * kProbe <= kMapMinBytes);
   using Clock = std::chrono::steady_clock;
   uint8_t* window = buf_.get();

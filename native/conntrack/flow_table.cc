@@ -95,7 +95,8 @@ bool FlowTable::init(uint32_t max_flows, uint64_t seed, FlowTableMemory memory) 
   if (max_flows == 0 || max_flows > kMaxFlowsLimit) return false;
   const uint32_t index_flows = prefault || max_flows < kLazyIndexFlows ? max_flows : kLazyIndexFlows;
   const uint32_t n = slots_for(index_flows);
-  slots_ = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), prefault, &slots_bytes_));
+  // The index is written at allocation even when lazy (grow_index says why).
+  slots_ = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), true, &slots_bytes_));
   flows_ = static_cast<Flow*>(alloc_table(size_t{max_flows} * sizeof(Flow), prefault, &flows_bytes_));
   colds_ = static_cast<FlowCold*>(alloc_table(size_t{max_flows} * sizeof(FlowCold), prefault, &colds_bytes_));
   if (slots_ == nullptr || flows_ == nullptr || colds_ == nullptr) {
@@ -197,13 +198,19 @@ void FlowTable::place(Slot s) {
 }
 
 // Doubles the flows the index holds (up to max_flows_), placing every entry anew by its tag.
-// The new slots are fresh lazily faulted memory; the old ones are freed.
+// The old slots are freed. The new ones are written (faulted in) here, not left to the packets:
+// lookups read slots at random before inserts write them, and a read of an untouched page maps
+// the shared zero page, so each page then faulted twice, the second time (copy on write) with
+// a TLB flush, an IPI to every other CPU running a thread of the process. Under node, whose
+// compiler threads run beside the replay, that made the bench replay ~10 % slower (perf: the
+// insert's wp fault in smp_call_function_many_cond). The index is at most a tenth of the
+// table's memory, and at 75 % load every page of it holds flows soon anyway.
 bool FlowTable::grow_index() {
   if (index_flows_ >= max_flows_) return false;
   const uint32_t flows = index_flows_ > max_flows_ / 2 ? max_flows_ : index_flows_ * 2;
   const uint32_t n = slots_for(flows);
   size_t bytes = 0;
-  Slot* fresh = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), false, &bytes));
+  Slot* fresh = static_cast<Slot*>(alloc_table((size_t{n} + kSlotPad) * sizeof(Slot), true, &bytes));
   if (fresh == nullptr) return false;
   Slot* const old = slots_;
   const uint32_t old_n = nslots_;

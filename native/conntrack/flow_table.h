@@ -23,7 +23,8 @@
 // inside the replay's loop (measured: 4 % of the bench replay). A growth rehashes from
 // the tags alone (home() needs no key), once per doubling. Live workers
 // (prefaulted) get the whole index at init and never grow it: their packet
-// path never allocates.
+// path never allocates. A lazy table's index pages are written when allocated all the
+// same (grow_index says why); only its pool is faulted in by the flows that use it.
 //
 // Expiry is driven by the caller's packet time: lazily on lookup (an expired
 // flow is reclaimed and reported absent) and by an incremental sweep. Every
