@@ -357,15 +357,20 @@ SGFW_HOT_INLINE void Engine::judge_batch_of(const FrameT* frames, uint32_t n, Pa
   counters_.bytes += bytes;
   for (uint32_t i = 0; i < n; i++)
     if (preps[i].keyed) preps[i].hint = flows_.prefetch_flow(preps[i].hash);
-  // next_bytes' lines, an equal share per packet (judge_batch in engine.h says why). Offsets,
-  // not pointers: an empty span's data() may be null.
-  const size_t ahead_size = next_bytes.size();
-  const size_t ahead_share = n ? (ahead_size / 64 / n + 1) * 64 : 0;
-  size_t ahead = 0;
+  // next_bytes' lines, the same whole number per packet (judge_batch in engine.h says why); a
+  // share under a line per packet (a short span at the trace's end) prefetches nothing. Replay's
+  // full batches get two (4 KiB over 32 packets), without a loop: the bounded loop per packet
+  // it replaces was 3 % of a replay's instructions (callgrind).
+  const size_t ahead_lines = n ? next_bytes.size() / 64 / n : 0;
+  const uint8_t* ahead = next_bytes.data();
   for (uint32_t i = 0; i < n; i++) {
-    for (const size_t stop = ahead + ahead_share < ahead_size ? ahead + ahead_share : ahead_size; ahead < stop;
-         ahead += 64)
-      __builtin_prefetch(next_bytes.data() + ahead);
+    if (ahead_lines == 2) [[likely]] {
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 64);
+      ahead += 128;
+    } else {
+      for (size_t k = 0; k < ahead_lines; k++, ahead += 64) __builtin_prefetch(ahead);
+    }
     if (!judge_established(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i], out[i]))
       out[i] = finish(metas[i], frames[i].wirelen, frames[i].ts_ns, preps[i]);
   }
