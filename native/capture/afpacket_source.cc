@@ -576,6 +576,8 @@ void AfPacketInline::stats(SourceStats& out) {
     if (p.rx >= 0 && getsockopt(p.rx, SOL_PACKET, PACKET_STATISTICS, &ts, &l) == 0) p.st.kernel_drops += ts.tp_drops;
     out.port[i] = p.st;
   }
+  out.busy_polls = spins_;
+  out.busy_poll_hits = spin_hits_;
 }
 
 }  // namespace sgfw::capture

@@ -33,6 +33,10 @@ inline constexpr int kMaxPorts = 4;
 struct SourceStats {
   int ports = 0;
   PortStats port[kMaxPorts];
+  // Inline: polls of the rings right after a batch while the traffic is dense (busy polling,
+  // AfPacketConfig::spin_us), and how many of them found frames. 0 for the other sources.
+  uint64_t busy_polls = 0;
+  uint64_t busy_poll_hits = 0;
 };
 
 class PacketSource {

@@ -111,6 +111,8 @@ WorkerSnapshot LiveRunner::snapshot(int wait_ms) {
       a.dropped += b.dropped;
     }
     if (s.source.ports > sum.source.ports) sum.source.ports = s.source.ports;
+    sum.source.busy_polls += s.source.busy_polls;
+    sum.source.busy_poll_hits += s.source.busy_poll_hits;
     sum.unjudged += s.unjudged;
     sum.audit_would_drop += s.audit_would_drop;
     for (const auto& [k, v] : s.rules) add(sum.rules[k], v);

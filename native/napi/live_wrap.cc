@@ -132,6 +132,8 @@ Napi::Value LiveWrap::JsCounters(const Napi::CallbackInfo& info) {
     ports.Set(static_cast<uint32_t>(p), x);
   }
   o.Set("ports", ports);
+  o.Set("busyPolls", static_cast<double>(s.source.busy_polls));
+  o.Set("busyPollHits", static_cast<double>(s.source.busy_poll_hits));
   Napi::Array rules = Napi::Array::New(env);
   for (const auto& [id, v] : s.rules) rules.Set(rules.Length(), rule_js(env, id, v));
   o.Set("rules", rules);

@@ -22,6 +22,8 @@ export class Metrics {
   private readonly portRingDrops = this.counter('sgfw_port_ring_drops_total', 'Frames the kernel dropped before sgfw saw them (capture loss)', ['port']);
   private readonly portForwarded = this.counter('sgfw_port_forwarded_total', 'Frames passed on per port', ['port']);
   private readonly portTxErrors = this.counter('sgfw_port_tx_errors_total', 'Transmit errors per port', ['port']);
+  private readonly busyPolls = this.counter('sgfw_busy_polls_total', 'Inline: ring polls after a batch while traffic was dense (--spin-us)', []);
+  private readonly busyPollHits = this.counter('sgfw_busy_poll_hits_total', 'Inline: busy polls that found frames', []);
   private readonly ifacePackets = this.counter('sgfw_interface_packets_total', 'Packets per protected interface, direction and verdict', ['interface', 'direction', 'verdict']);
   private readonly ifaceBytes = this.counter('sgfw_interface_bytes_total', 'Bytes per protected interface, direction and verdict', ['interface', 'direction', 'verdict']);
   private readonly exceptions = this.counter('sgfw_exceptions_total', 'Packets handled by an exception policy', ['kind']);
@@ -65,6 +67,8 @@ export class Metrics {
       this.grow(this.portForwarded, 'pf', p.forwarded, { port });
       this.grow(this.portTxErrors, 'pt', p.txErrors, { port });
     });
+    this.grow(this.busyPolls, 'bp', s.busyPolls);
+    this.grow(this.busyPollHits, 'bh', s.busyPollHits);
     for (const i of s.interfaces) {
       for (const direction of ['ingress', 'egress'] as const) {
         for (const verdict of ['accepted', 'dropped'] as const) {

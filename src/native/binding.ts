@@ -140,6 +140,9 @@ export interface NativeLiveCounters {
   };
   conntrack: { entries: number; max: number; created: number; expired: number; evicted: number; full: number };
   ports: NativePortCounters[];
+  /** Inline: ring polls after a batch while traffic was dense (busy polling), and those that found frames. */
+  busyPolls: number;
+  busyPollHits: number;
   rules: { rule: string; packets: number; bytes: number }[];
   interfaces: NativeReplayResult['interfaces'];
 }

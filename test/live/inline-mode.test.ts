@@ -127,6 +127,10 @@ describe.skipIf(!avail.ok)('sgfw run --inline (AF_PACKET) between client and ser
     expect(m.get('sgfw_port_received_total{port="outside"}') ?? 0).toBeGreaterThan(0);
     expect(m.get('sgfw_port_forwarded_total{port="inside"}') ?? 0).toBeGreaterThan(0);
     expect(m.has('sgfw_port_ring_drops_total{port="outside"}')).toBe(true);
+    // Busy polling (the large transfer above may or may not have been dense enough to start it).
+    const polls = m.get('sgfw_busy_polls_total');
+    expect(polls).toBeGreaterThanOrEqual(0);
+    expect(m.get('sgfw_busy_poll_hits_total')).toBeLessThanOrEqual(polls ?? -1);
   });
 
   it('AWS: a reload that removes the rule keeps the established connection', async () => {

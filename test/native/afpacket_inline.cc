@@ -167,6 +167,9 @@ TEST_CASE("afpacket inline: busy-polling before sleep (spin_us) forwards the sam
     } else {
       CHECK(st.spins == 0);
     }
+    // stats() reports them too (the live counters and the metrics take them from there).
+    CHECK(st.src.busy_polls == st.spins);
+    CHECK(st.src.busy_poll_hits == st.spin_hits);
   }
 }
 
