@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
       ++idle;
     }
   }
+  sgfw::capture::SourceStats st;
+  src.stats(st);
   // Before the per-port lines: the bench keeps the last two lines of the output.
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -95,10 +97,8 @@ int main(int argc, char** argv) {
                "ctx switches voluntary %ld involuntary %ld; spins %llu (found frames %llu)\n",
                batches, frames_total, batches ? double(frames_total) / double(batches) : 0.0, idle,
                double(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec * 1e-6, double(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec * 1e-6,
-               ru.ru_nvcsw, ru.ru_nivcsw, static_cast<unsigned long long>(src.spins()),
-               static_cast<unsigned long long>(src.spin_hits()));
-  sgfw::capture::SourceStats st;
-  src.stats(st);
+               ru.ru_nvcsw, ru.ru_nivcsw, static_cast<unsigned long long>(st.busy_polls),
+               static_cast<unsigned long long>(st.busy_poll_hits));
   for (int p = 0; p < st.ports; p++) {
     const auto& s = st.port[p];
     std::fprintf(stderr, "port %d: received %llu forwarded %llu kernel_drops %llu tx_errors %llu read_whole %llu\n", p,

@@ -114,9 +114,6 @@ class AfPacketInline final : public PacketSource {
   uint32_t ring_frames(int port) const;
   uint32_t mtu(int port) const;
   const AfPacketPortExtra& extra(int port) const;
-  // Busy polls started (dense traffic after a batch) and how many of them found frames.
-  uint64_t spins() const { return spins_; }
-  uint64_t spin_hits() const { return spin_hits_; }
 
  private:
   struct Port;
@@ -150,7 +147,7 @@ class AfPacketInline final : public PacketSource {
   bool dense_ = false;     // frames came closer than spin_ns_ / 4 apart in the last window
   uint64_t window_start_ns_ = 0;
   uint64_t window_frames_ = 0;
-  uint64_t spins_ = 0, spin_hits_ = 0;
+  uint64_t spins_ = 0, spin_hits_ = 0;  // stats(): busy polls started, and those that found frames
   uint32_t vnet_len_ = 0;
   bool open_ = false;
   std::string error_;

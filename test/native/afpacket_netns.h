@@ -171,7 +171,6 @@ struct LoopStats {
   uint64_t frames = 0;
   uint64_t vlan_on_wire = 0;  // frames the engine would see with an 802.1Q tag at offset 12
   uint64_t max_caplen = 0;
-  uint64_t spins = 0, spin_hits = 0;  // busy polls started, and those that found frames
 };
 
 class InlineLoop {
@@ -216,8 +215,6 @@ class InlineLoop {
       src.stats(stats_.src);
       stats_.extra[0] = src.extra(0);
       stats_.extra[1] = src.extra(1);
-      stats_.spins = src.spins();
-      stats_.spin_hits = src.spin_hits();
     });
     while (state_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
