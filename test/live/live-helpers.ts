@@ -73,8 +73,13 @@ export async function persistentClient(t: Topology, host: string, addr: string, 
 export async function scrape(t: Topology, host: string, port: number): Promise<Map<string, number>> {
   const r = await t.curl(host, `http://127.0.0.1:${port}/metrics`);
   if (r.code !== 0) throw new Error(`metrics scrape failed: ${r.stderr}`);
+  return parseMetrics(r.stdout);
+}
+
+/** Prometheus text as series (name with its labels) to value. */
+export function parseMetrics(text: string): Map<string, number> {
   const m = new Map<string, number>();
-  for (const line of r.stdout.split('\n')) {
+  for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const i = line.lastIndexOf(' ');
     m.set(line.slice(0, i), Number(line.slice(i + 1)));

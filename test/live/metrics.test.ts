@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/live/metrics.js';
 import type { NativeLiveCounters } from '../../src/native/binding.js';
+import { parseMetrics } from './live-helpers.js';
 
 function counters(over: Partial<NativeLiveCounters> = {}): NativeLiveCounters {
   return {
@@ -17,13 +18,7 @@ function counters(over: Partial<NativeLiveCounters> = {}): NativeLiveCounters {
 
 async function values(m: Metrics): Promise<Map<string, number>> {
   m.refresh();
-  const out = new Map<string, number>();
-  for (const line of (await m.registry.metrics()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
+  return parseMetrics(await m.registry.metrics());
 }
 
 describe('metrics', () => {
