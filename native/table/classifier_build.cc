@@ -111,7 +111,7 @@ struct Builder {
   const std::vector<uint32_t>& ids;  // indices into hot by local index, match order
   TreeStore& store;
   Scratch& sc;
-  bool v4;  // leaves as Leaf4 (IPv4 tree) or HotEntry
+  bool v4;  // leaves as Leaf4 (IPv4 tree) or Leaf6
   TreeStats* stats;
   uint64_t budget = 0, spent = 0;
   // Entries in nodes queued but not built yet: each lands in at least one leaf (a covering
@@ -524,11 +524,11 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
   const size_t k = sc.leaf_locs.size();
   leaf_ids.reserve(leaf_ids.size() + k + k / 2 + 1);
   if (v4) store.leaf4.reserve(store.leaf4.size() + k + k / 2 + 1);
-  else store.leaf_hot.reserve(store.leaf_hot.size() + k + 1);
+  else store.leaf6.reserve(store.leaf6.size() + k + 1);
   auto pad_entry = [&] {
     leaf_ids.push_back(~0u);
     if (v4) store.leaf4.push_back(Leaf4{});
-    else store.leaf_hot.push_back(HotEntry{});
+    else store.leaf6.push_back(Leaf6{});
   };
   bool empty = false;
   for (uint32_t slot : sc.leaf_slots) {
@@ -544,7 +544,7 @@ uint32_t build_tree(const std::vector<HotEntry>& hot, const std::vector<uint32_t
       const uint32_t id = ids[sc.leaf_locs[nd.ref + i]];
       leaf_ids.push_back(id);
       if (v4) store.leaf4.push_back(leaf4_of(hot[id]));
-      else store.leaf_hot.push_back(hot[id]);
+      else store.leaf6.push_back(leaf6_of(hot[id]));
     }
     nd.ref = at;
   }
@@ -576,7 +576,7 @@ uint32_t one_leaf_tree(const std::vector<HotEntry>& hot, const std::vector<uint3
   for (uint32_t id : ids) {
     leaf_ids.push_back(id);
     if (v4) store.leaf4.push_back(leaf4_of(hot[id]));
-    else store.leaf_hot.push_back(hot[id]);
+    else store.leaf6.push_back(leaf6_of(hot[id]));
   }
   const uint32_t root = static_cast<uint32_t>(store.nodes.size());
   store.nodes.push_back(leaf_node4(root, start, static_cast<uint32_t>(ids.size())));

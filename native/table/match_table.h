@@ -217,8 +217,8 @@ class MatchTable {
     const detail::Key4 k4 = detail::make_key4(
         (v[detail::kDimSrcHi] & 0xffffffff00000000ull) | (v[detail::kDimDstHi] >> 32),
         t.proto | uint32_t{icmp_type} << 8 | uint32_t{icmp_code} << 16, t.sport, t.dport);
-    [[maybe_unused]] detail::Key k;  // IPv6 leaves test whole entries
-    if constexpr (!V4) k = detail::make_key(t, icmp_type, icmp_code);
+    [[maybe_unused]] detail::Key6 k6;  // IPv6 leaves test the addresses as the tuple holds them
+    if constexpr (!V4) k6 = detail::make_key6(t);
     const detail::Node4* nodes = trees_.nodes.data();
     const detail::Part* p = trees_.parts.data() + part;
     const uint32_t* roots = trees_.roots.data();
@@ -238,12 +238,12 @@ class MatchTable {
       const uint32_t start = detail::leaf_start(n), cnt = detail::leaf_count(n);
       const uint32_t* ids = (V4 ? trees_.leaf4_ids.data() : trees_.leaf_ids.data()) + start;
       [[maybe_unused]] const detail::Leaf4* leaf4 = nullptr;
-      [[maybe_unused]] const detail::HotEntry* hot = nullptr;
+      [[maybe_unused]] const detail::Leaf6* leaf6 = nullptr;
       if constexpr (V4) leaf4 = trees_.leaf4.data() + start;
-      else hot = trees_.leaf_hot.data() + start;
+      else leaf6 = trees_.leaf6.data() + start;
       auto test = [&](uint32_t j) __attribute__((always_inline)) {
         if constexpr (V4) return detail::matches4(leaf4[j], k4);
-        else return detail::matches(hot[j], k);
+        else return detail::matches6(leaf6[j], k6, k4);
       };
       if (cnt <= 2) [[likely]] {
         const uint32_t j = cnt >> 1;
