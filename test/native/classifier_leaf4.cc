@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "leaf_edges.h"
 #include "table/classifier.h"
 
 using namespace sgfw;
@@ -24,36 +25,9 @@ HotEntry random_entry(std::mt19937_64& rng) {
   e.dst_mask_hi = prefix_mask(dl);
   e.src_hi = (rng() << 32) & e.src_mask_hi;
   e.dst_hi = (rng() << 32) & e.dst_mask_hi;
-  auto range = [&](uint16_t& lo, uint16_t& span) {
-    switch (rng() % 5) {
-      case 0: lo = 0, span = 65535; break;                      // any
-      case 1: lo = uint16_t(rng()), span = 0; break;            // one port
-      case 2: lo = 1024, span = 65535 - 1024; break;            // high ports
-      case 3: lo = uint16_t(rng()), span = uint16_t(65535 - lo); break;  // up to 65535
-      default: lo = uint16_t(rng() % 60000), span = uint16_t(rng() % 5000); break;
-    }
-  };
-  range(e.sport_lo, e.sport_span);
-  range(e.dport_lo, e.dport_span);
   e.family_mask = 0xff, e.family = 4;
-  if (rng() % 4) e.proto_mask = 0xff, e.proto = uint8_t(rng() % 3 == 0 ? 1 : rng() % 2 ? 6 : 17);
-  if (e.proto == 1 && rng() % 2) e.icmp_type_mask = 0xff, e.icmp_type = uint8_t(rng() % 16);
-  if (e.proto == 1 && rng() % 3 == 0) e.icmp_code_mask = 0xff, e.icmp_code = uint8_t(rng() % 4);
+  test::random_small_fields(rng, e, 1, 0, 16);
   return e;
-}
-
-// A field value on or beside one of the range's edges, or anywhere.
-uint16_t near_range(std::mt19937_64& rng, uint16_t lo, uint16_t span) {
-  const uint16_t hi = uint16_t(lo + span);
-  switch (rng() % 7) {
-    case 0: return lo;
-    case 1: return hi;
-    case 2: return uint16_t(lo - 1);
-    case 3: return uint16_t(hi + 1);
-    case 4: return 0;
-    case 5: return 65535;
-    default: return uint16_t(rng());
-  }
 }
 
 uint64_t near_prefix(std::mt19937_64& rng, uint64_t value, uint64_t mask) {
@@ -79,8 +53,8 @@ TEST_CASE("matches4 on a Leaf4 == matches on its HotEntry (IPv4, every edge)") {
       k.family = 4;
       k.src_hi = near_prefix(rng, e.src_hi, e.src_mask_hi);
       k.dst_hi = near_prefix(rng, e.dst_hi, e.dst_mask_hi);
-      k.sport = near_range(rng, e.sport_lo, e.sport_span);
-      k.dport = near_range(rng, e.dport_lo, e.dport_span);
+      k.sport = test::near_range(rng, e.sport_lo, e.sport_span);
+      k.dport = test::near_range(rng, e.dport_lo, e.dport_span);
       k.proto = rng() % 4 ? e.proto : uint8_t(rng());
       k.icmp_type = rng() % 2 ? e.icmp_type : uint8_t(rng() % 16);
       k.icmp_code = rng() % 2 ? e.icmp_code : uint8_t(rng() % 4);

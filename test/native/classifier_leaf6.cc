@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "leaf_edges.h"
 #include "table/classifier.h"
 
 using namespace sgfw;
@@ -38,33 +39,8 @@ HotEntry random_entry(std::mt19937_64& rng) {
     e.dst_hi = d.hi, e.dst_lo = d.lo, e.dst_mask_hi = d.mask_hi, e.dst_mask_lo = d.mask_lo;
     e.family_mask = 0xff, e.family = 6;
   }
-  auto range = [&](uint16_t& lo, uint16_t& span) {
-    switch (rng() % 4) {
-      case 0: lo = 0, span = 65535; break;
-      case 1: lo = uint16_t(rng()), span = 0; break;
-      case 2: lo = uint16_t(rng()), span = uint16_t(65535 - lo); break;
-      default: lo = uint16_t(rng() % 60000), span = uint16_t(rng() % 5000); break;
-    }
-  };
-  range(e.sport_lo, e.sport_span);
-  range(e.dport_lo, e.dport_span);
-  if (rng() % 4) e.proto_mask = 0xff, e.proto = uint8_t(rng() % 3 == 0 ? 58 : rng() % 2 ? 6 : 17);
-  if (e.proto == 58 && rng() % 2) e.icmp_type_mask = 0xff, e.icmp_type = uint8_t(128 + rng() % 8);
-  if (e.proto == 58 && rng() % 3 == 0) e.icmp_code_mask = 0xff, e.icmp_code = uint8_t(rng() % 4);
+  test::random_small_fields(rng, e, 58, 128, 8);
   return e;
-}
-
-uint16_t near_range(std::mt19937_64& rng, uint16_t lo, uint16_t span) {
-  const uint16_t hi = uint16_t(lo + span);
-  switch (rng() % 7) {
-    case 0: return lo;
-    case 1: return hi;
-    case 2: return uint16_t(lo - 1);
-    case 3: return uint16_t(hi + 1);
-    case 4: return 0;
-    case 5: return 65535;
-    default: return uint16_t(rng());
-  }
 }
 
 // An address inside the prefix (its first, its last, anywhere) or one bit outside it.
@@ -99,8 +75,8 @@ TEST_CASE("matches6 on a Leaf6 == matches on its HotEntry (IPv6, every edge)") {
       k.family = 6;
       near_prefix(rng, e.src_hi, e.src_lo, e.src_mask_hi, e.src_mask_lo, k.src_hi, k.src_lo);
       near_prefix(rng, e.dst_hi, e.dst_lo, e.dst_mask_hi, e.dst_mask_lo, k.dst_hi, k.dst_lo);
-      k.sport = near_range(rng, e.sport_lo, e.sport_span);
-      k.dport = near_range(rng, e.dport_lo, e.dport_span);
+      k.sport = test::near_range(rng, e.sport_lo, e.sport_span);
+      k.dport = test::near_range(rng, e.dport_lo, e.dport_span);
       k.proto = rng() % 4 ? e.proto : uint8_t(rng());
       k.icmp_type = rng() % 2 ? e.icmp_type : uint8_t(128 + rng() % 8);
       k.icmp_code = rng() % 2 ? e.icmp_code : uint8_t(rng() % 4);
