@@ -60,6 +60,24 @@ describe('address fast paths agree with ipaddr.js', () => {
     expect(parseCidr('10.0.0.1', true)!.cidr.text).toBe('10.0.0.1/32');
   });
 
+  it('property: a canonical IPv4 CIDR keeps its own text (cidr4 reuses it), equal to the reference; other spellings do not', () => {
+    // Networks with the host bits clear, as policies write them: the path that returns the
+    // input as the text. Leading zeros in the prefix and host bits take the path that builds it.
+    const net = fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+      .map(([a, p]) => [p === 0 ? 0 : (a & (0xffffffff << (32 - p))) >>> 0, p] as const);
+    fc.assert(fc.property(net, fc.constantFrom('', '0', '00'), fc.boolean(), ([a, p], zeros, bare) => {
+      const canonical = `${formatAddr(4, BigInt(a))}/${p}`;
+      const t = `${formatAddr(4, BigInt(a))}/${`${zeros}${p}`.slice(-3)}`; // a prefix has at most 3 digits
+      expect(parseCidr(t, bare)).toEqual(referenceCidr(t, bare));
+      expect(parseCidr(t, bare)!.cidr.text).toBe(canonical);
+      const host = `${formatAddr(4, BigInt((a | 1) >>> 0))}/${p}`;
+      expect(parseCidr(host, bare)).toEqual(referenceCidr(host, bare));
+    }), { numRuns: 3000 });
+    expect(parseCidr('10.0.0.0/08')!.cidr.text).toBe('10.0.0.0/8');
+    expect(parseCidr('0.0.0.0/00')!.cidr.text).toBe('0.0.0.0/0');
+    expect(parseCidr('10.0.0.1/032')!.cidr.text).toBe('10.0.0.1/32');
+  });
+
   it('property: parseCidr equals bigint masking over the ipaddr.js reader, IPv6-like text', () => {
     const prefix = fc.oneof(fc.integer({ min: 0, max: 130 }).map(String), fc.constantFrom('', '064', '1000', 'x', ' 1'));
     fc.assert(
