@@ -48,6 +48,13 @@ function str(r: Reader, o: Obj, path: string, key: string): string | undefined {
 // The readers below take the object's path and the field's key, and build the field's path
 // only for a message (atKey).
 
+// The values oneOf accepts, made once: an array literal at the call would be one more
+// allocation per field of every rule.
+const DIRECTIONS = ['ingress', 'egress'] as const;
+const ACTIONS = ['accept', 'drop'] as const;
+const NIC_TYPES = ['internet', 'intranet'] as const;
+const GROUP_TYPES = ['normal', 'enterprise'] as const;
+
 function oneOf<T extends string>(r: Reader, v: string, path: string, key: string, allowed: readonly T[]): T | undefined {
   const t = v.toLowerCase() as T;
   if (allowed.includes(t)) return t;
@@ -82,6 +89,11 @@ interface Sides {
 const SOURCE: Sides = { v4: 'SourceCidrIp', v6: 'Ipv6SourceCidrIp', group: 'SourceGroupId', list: 'SourcePrefixListId' };
 const DEST: Sides = { v4: 'DestCidrIp', v6: 'Ipv6DestCidrIp', group: 'DestGroupId', list: 'DestPrefixListId' };
 
+/** The protocol as messages name it ("TCP"): built only for a message, not for every rule. */
+function upperName(protocol: Protocol): string {
+  return protocolName(protocol).toUpperCase();
+}
+
 function icmpFamilyFix(protocol: Protocol, family: 4 | 6): string | undefined {
   if (protocol === PROTO_ICMP && family === 6) return 'is IPv6 but IpProtocol ICMP matches only IPv4: use ICMPv6';
   if (protocol === PROTO_ICMPV6 && family === 4) return 'is IPv4 but IpProtocol ICMPv6 matches only IPv6: use ICMP';
@@ -104,6 +116,12 @@ function sideCidr(r: Reader, o: Obj, path: string, side: Sides): { cidr?: Cidr; 
   return { given: given(o, side.v4) || given(o, side.v6) };
 }
 
+/** A group or prefix list given on the local side of a rule, which Alibaba ignores. */
+function warnLocalRef(r: Reader, o: Obj, path: string, key: string, direction: Direction): void {
+  const v = str(r, o, path, key);
+  if (v !== undefined) r.warn(CODES.ignored, at(path, key), `${show(v)} is ignored on an ${direction} rule`);
+}
+
 function parsePermission(
   raw: unknown,
   path: string,
@@ -120,11 +138,11 @@ function parsePermission(
   const dirText = str(r, o, path, 'Direction');
   let direction: Direction | undefined;
   if (dirText === undefined) r.missing(at(path, 'Direction'), '"ingress" or "egress"');
-  else direction = oneOf(r, dirText, path, 'Direction', ['ingress', 'egress'] as const);
+  else direction = oneOf(r, dirText, path, 'Direction', DIRECTIONS);
 
   const policyText = str(r, o, path, 'Policy');
   const action: Action | undefined =
-    policyText === undefined ? 'accept' : oneOf(r, policyText, path, 'Policy', ['accept', 'drop'] as const);
+    policyText === undefined ? 'accept' : oneOf(r, policyText, path, 'Policy', ACTIONS);
   const priority = readPriority(r, field(r, o, path, 'Priority'), path);
 
   const protoText = str(r, o, path, 'IpProtocol');
@@ -133,7 +151,7 @@ function parsePermission(
   else protocol = readAlibabaProtocol(r, protoText, path, 'IpProtocol');
 
   const nicText = str(r, o, path, 'NicType');
-  const nicType = nicText === undefined ? undefined : oneOf(r, nicText, path, 'NicType', ['internet', 'intranet'] as const);
+  const nicType = nicText === undefined ? undefined : oneOf(r, nicText, path, 'NicType', NIC_TYPES);
 
   // Ports.
   let dstPorts: PortRange[] | 'any' = 'any';
@@ -142,7 +160,6 @@ function parsePermission(
   const prText = str(r, o, path, 'PortRange');
   const plId = str(r, o, path, 'PortRangeListId');
   const withPorts = protocol === PROTO_TCP || protocol === PROTO_UDP;
-  const pname = protocol === undefined ? '' : protocolName(protocol).toUpperCase();
   if (protocol !== undefined && withPorts) {
     if (prText !== undefined) {
       const pr = readPortRange(r, prText, path, 'PortRange');
@@ -156,17 +173,17 @@ function parsePermission(
         portWeight = pl.maxEntries;
       }
     } else if (!given(o, 'PortRange') && !given(o, 'PortRangeListId')) {
-      r.missing(at(path, 'PortRange'), `${pname} rules need PortRange or PortRangeListId`);
+      r.missing(at(path, 'PortRange'), `${upperName(protocol)} rules need PortRange or PortRangeListId`);
     }
   } else if (protocol !== undefined) {
     if (prText !== undefined) {
       const ab = splitPortRange(prText);
       if (!ab) r.error(CODES.ports, at(path, 'PortRange'), `${show(prText)} is not a port range "from/to"`);
       else if (ab[0] !== -1 || ab[1] !== -1) {
-        r.error(CODES.ports, at(path, 'PortRange'), `${show(prText)}: ${pname} rules have no ports, write "-1/-1"`);
+        r.error(CODES.ports, at(path, 'PortRange'), `${show(prText)}: ${upperName(protocol)} rules have no ports, write "-1/-1"`);
       }
     } else if (plId !== undefined) {
-      r.error(CODES.ports, at(path, 'PortRangeListId'), `${show(plId)}: port lists apply to TCP and UDP rules only, not ${pname}`);
+      r.error(CODES.ports, at(path, 'PortRangeListId'), `${show(plId)}: port lists apply to TCP and UDP rules only, not ${upperName(protocol)}`);
     }
   }
   const sprText = str(r, o, path, 'SourcePortRange');
@@ -175,7 +192,7 @@ function parsePermission(
     if (ab && ab[0] === -1 && ab[1] === -1) {
       // "-1/-1": any source port.
     } else if (!withPorts) {
-      r.error(CODES.ports, at(path, 'SourcePortRange'), `${show(sprText)}: ${pname} rules have no ports, write "-1/-1" or leave it empty`);
+      r.error(CODES.ports, at(path, 'SourcePortRange'), `${show(sprText)}: ${upperName(protocol)} rules have no ports, write "-1/-1" or leave it empty`);
     } else {
       const pr = readPortRange(r, sprText, path, 'SourcePortRange');
       if (pr) srcPorts = pr;
@@ -191,10 +208,8 @@ function parsePermission(
   if (direction !== undefined) {
     const peerSide = direction === 'ingress' ? SOURCE : DEST;
     const localSide = direction === 'ingress' ? DEST : SOURCE;
-    for (const key of [localSide.group, localSide.list]) {
-      const v = str(r, o, path, key);
-      if (v !== undefined) r.warn(CODES.ignored, at(path, key), `${show(v)} is ignored on an ${direction} rule`);
-    }
+    warnLocalRef(r, o, path, localSide.group, direction);
+    warnLocalRef(r, o, path, localSide.list, direction);
     const peer = sideCidr(r, o, path, peerSide);
     const groupRef = str(r, o, path, peerSide.group);
     const listRef = str(r, o, path, peerSide.list);
@@ -281,7 +296,7 @@ function parsePermission(
 function groupType(r: Reader, g: Obj, path: string): GroupType | undefined {
   const t = str(r, g, path, 'SecurityGroupType');
   if (t === undefined) return 'normal';
-  return oneOf(r, t, path, 'SecurityGroupType', ['normal', 'enterprise'] as const);
+  return oneOf(r, t, path, 'SecurityGroupType', GROUP_TYPES);
 }
 
 function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityGroup | undefined {
@@ -296,7 +311,7 @@ function parseGroup(raw: unknown, path: string, ctx: ProviderContext): SecurityG
   const type = groupType(r, g, path) ?? 'normal';
   const iapText = str(r, g, path, 'InnerAccessPolicy');
   let inner: Action = 'accept';
-  if (iapText !== undefined) inner = oneOf(r, iapText, path, 'InnerAccessPolicy', ['accept', 'drop'] as const) ?? 'accept';
+  if (iapText !== undefined) inner = oneOf(r, iapText, path, 'InnerAccessPolicy', ACTIONS) ?? 'accept';
   if (type === 'enterprise') {
     // Enterprise groups have no member-to-member default: report it as 'drop'.
     if (iapText !== undefined && inner === 'accept') {
