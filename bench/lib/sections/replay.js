@@ -87,9 +87,9 @@ export async function replay({ runs, quick }) {
   // Page cache warm for everyone, and in one known state. The kernel keeps a file it has just
   // written in the writer's 4 KiB folios, one it reads from disk in large ones (readahead), which
   // sgfw's mmap reader then maps with 2 MiB entries: populating the generated trace's page tables
-  // took 6-9 ms a run as written, 1.1-1.5 ms read back (strace -T, session 14), so the same
-  // bench gave different figures depending on whether the trace had been generated minutes
-  // before or left from an earlier boot. The trace is written to disk, dropped from the page
+  // took 6-9 ms a run as written, 1.1-1.5 ms read back (strace -T, session 14; the in-process
+  // rate ~2 % apart in session 15), so the same bench gave different figures depending on
+  // whether the trace had been generated minutes before or left from an earlier boot. The trace is written to disk, dropped from the page
   // cache and read back once, as a capture replayed from disk lies there; a copy as its writer
   // left it gets the in-process run too (its own row), so both states stay in view.
   const written = join(OUT, `trace-${tag}-s1-as-written.pcap`);
@@ -105,41 +105,44 @@ export async function replay({ runs, quick }) {
   const res = { sgfwWall: [], sgfwInProc: [], sgfwElapsed: [], fixed: [], nodeStart: [], cliLoad: [], td50: [], td2: [], matched50: null,
     sgfwWallCa: [], nodeStartCa: [], tableWall: [], tableFixed: [], sgfwInProcWritten: [] };
   let last = null;
-  for (let i = 0; i < runs; i++) {
-    const s = await mustSgfw(sgfw(trace), { timeoutMs: 120_000, env });
-    const j = JSON.parse(s.stdout);
-    if (j.packets !== packets) throw new Error(`sgfw replay judged ${j.packets} packets, expected ${packets}`);
-    last = j;
-    res.sgfwWall.push(packets / (s.ms / 1000));
-    res.sgfwInProc.push(j.packetsPerSecond);
-    res.sgfwElapsed.push(j.elapsedSeconds);
-    const w = JSON.parse((await mustSgfw(sgfw(written), { timeoutMs: 120_000, env })).stdout);
-    if (w.dropped !== j.dropped || w.accepted !== j.accepted) throw new Error('the copy of the trace was judged differently');
-    res.sgfwInProcWritten.push(w.packetsPerSecond);
-    const f = await mustSgfw(sgfw(small), { timeoutMs: 60_000, env });
-    res.fixed.push(f.ms / 1000);
-    const st = await mustSgfw(sgfw(trace, compiled), { timeoutMs: 120_000, env });
-    const jt = JSON.parse(st.stdout);
-    if (jt.dropped !== j.dropped || jt.accepted !== j.accepted) throw new Error('the compiled table judged the trace differently');
-    res.tableWall.push(packets / (st.ms / 1000));
-    const ft = await mustSgfw(sgfw(small, compiled), { timeoutMs: 60_000, env });
-    res.tableFixed.push(ft.ms / 1000);
-    const n0 = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000, env });
-    res.nodeStart.push(n0.ms / 1000);
-    const h = await must([process.execPath, cli, '--help'], { timeoutMs: 30_000, env });
-    res.cliLoad.push(h.ms / 1000);
-    if (caCerts) {
-      const sc = await mustSgfw(sgfw(trace), { timeoutMs: 120_000 });
-      res.sgfwWallCa.push(packets / (sc.ms / 1000));
-      const nc = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000 });
-      res.nodeStartCa.push(nc.ms / 1000);
+  try {
+    for (let i = 0; i < runs; i++) {
+      const s = await mustSgfw(sgfw(trace), { timeoutMs: 120_000, env });
+      const j = JSON.parse(s.stdout);
+      if (j.packets !== packets) throw new Error(`sgfw replay judged ${j.packets} packets, expected ${packets}`);
+      last = j;
+      res.sgfwWall.push(packets / (s.ms / 1000));
+      res.sgfwInProc.push(j.packetsPerSecond);
+      res.sgfwElapsed.push(j.elapsedSeconds);
+      const w = JSON.parse((await mustSgfw(sgfw(written), { timeoutMs: 120_000, env })).stdout);
+      if (w.dropped !== j.dropped || w.accepted !== j.accepted) throw new Error('the copy of the trace was judged differently');
+      res.sgfwInProcWritten.push(w.packetsPerSecond);
+      const f = await mustSgfw(sgfw(small), { timeoutMs: 60_000, env });
+      res.fixed.push(f.ms / 1000);
+      const st = await mustSgfw(sgfw(trace, compiled), { timeoutMs: 120_000, env });
+      const jt = JSON.parse(st.stdout);
+      if (jt.dropped !== j.dropped || jt.accepted !== j.accepted) throw new Error('the compiled table judged the trace differently');
+      res.tableWall.push(packets / (st.ms / 1000));
+      const ft = await mustSgfw(sgfw(small, compiled), { timeoutMs: 60_000, env });
+      res.tableFixed.push(ft.ms / 1000);
+      const n0 = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000, env });
+      res.nodeStart.push(n0.ms / 1000);
+      const h = await must([process.execPath, cli, '--help'], { timeoutMs: 30_000, env });
+      res.cliLoad.push(h.ms / 1000);
+      if (caCerts) {
+        const sc = await mustSgfw(sgfw(trace), { timeoutMs: 120_000 });
+        res.sgfwWallCa.push(packets / (sc.ms / 1000));
+        const nc = await must([process.execPath, '-e', '0'], { timeoutMs: 30_000 });
+        res.nodeStartCa.push(nc.ms / 1000);
+      }
+      const a = await must(tcpdump(FILTER50), { timeoutMs: 120_000 });
+      res.td50.push(packets / (a.ms / 1000));
+      const b = await must(tcpdump(FILTER2), { timeoutMs: 120_000 });
+      res.td2.push(packets / (b.ms / 1000));
     }
-    const a = await must(tcpdump(FILTER50), { timeoutMs: 120_000 });
-    res.td50.push(packets / (a.ms / 1000));
-    const b = await must(tcpdump(FILTER2), { timeoutMs: 120_000 });
-    res.td2.push(packets / (b.ms / 1000));
+  } finally {
+    rmSync(written, { force: true }); // a copy of the whole trace: never left behind, even by a failed run
   }
-  rmSync(written, { force: true });
   // How much of the trace each filter passes (tcpdump writes those to /dev/null): write them to a
   // file once and count its records.
   const count = async (f) => {
