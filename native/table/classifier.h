@@ -110,14 +110,15 @@ inline Key4 make_key4(uint64_t addr, uint32_t small, uint16_t sport, uint16_t dp
 // Per 16-bit word w: z = ((k & mask) - value) -sat span, all zero <=> match. Address and
 // byte-field words have span 0: z = 0 <=> k & mask == value. Port words take mask 0xffff and
 // value lo: z = 0 <=> (k - lo) mod 2^16 <= span, the scalar test's range check.
-inline bool matches4(const Leaf4& e, const Key4& k) {
+inline __m128i mismatch4(const Leaf4& e, const Key4& k) {
   const __m128i ports = _mm_set_epi32(-1, 0, 0, 0);  // words 6, 7
   const __m128i* p = reinterpret_cast<const __m128i*>(&e);
   const __m128i m = _mm_load_si128(p), v = _mm_load_si128(p + 1);
   const __m128i y = _mm_sub_epi16(_mm_and_si128(k.k, _mm_or_si128(m, ports)), v);
-  const __m128i z = _mm_subs_epu16(y, _mm_and_si128(m, ports));
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(z, _mm_setzero_si128())) == 0xffff;
+  return _mm_subs_epu16(y, _mm_and_si128(m, ports));
 }
+inline bool all_zero(__m128i z) { return _mm_movemask_epi8(_mm_cmpeq_epi8(z, _mm_setzero_si128())) == 0xffff; }
+inline bool matches4(const Leaf4& e, const Key4& k) { return all_zero(mismatch4(e, k)); }
 #else
 struct Key4 {
   uint64_t addr;
@@ -168,17 +169,12 @@ struct Key6 {
 inline Key6 make_key6(const Tuple& t) {
   return {_mm_loadu_si128(reinterpret_cast<const __m128i*>(t.src)), _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.dst))};
 }
-// All-zero <=> match (matches4's z for the tail, (k & mask) ^ value for the addresses).
+// All-zero <=> match: (k & mask) ^ value for the addresses, the tail's mismatch4.
 inline bool matches6(const Leaf6& e, const Key6& k6, const Key4& k4) {
-  const __m128i ports = _mm_set_epi32(-1, 0, 0, 0);
   const __m128i* p = reinterpret_cast<const __m128i*>(&e);
   const __m128i s = _mm_xor_si128(_mm_and_si128(k6.src, _mm_load_si128(p)), _mm_load_si128(p + 1));
   const __m128i d = _mm_xor_si128(_mm_and_si128(k6.dst, _mm_load_si128(p + 2)), _mm_load_si128(p + 3));
-  const __m128i m = _mm_load_si128(p + 4), v = _mm_load_si128(p + 5);
-  const __m128i y = _mm_sub_epi16(_mm_and_si128(k4.k, _mm_or_si128(m, ports)), v);
-  const __m128i z = _mm_subs_epu16(y, _mm_and_si128(m, ports));
-  const __m128i all = _mm_or_si128(_mm_or_si128(s, d), z);
-  return _mm_movemask_epi8(_mm_cmpeq_epi8(all, _mm_setzero_si128())) == 0xffff;
+  return all_zero(_mm_or_si128(_mm_or_si128(s, d), mismatch4(e.tail, k4)));
 }
 #else
 struct Key6 {
